@@ -1,0 +1,115 @@
+"""Students trained for a finite time: the closed-form merge rule (theory R6, R7).
+
+A student replaces a block of consecutive operators ``C_1, ..., C_m`` that
+carries ``z_t`` (the block's noisiest time ``t``) down to ``z_s``. It is a
+multiplier ``S`` per coordinate, trained on ``L(S) = 1/2 E (S z_t - C z_t)^2``,
+``C = C_m ... C_1``, by gradient flow. The loss is a quadratic with curvature
+``E z_t^2 = ||v_t||^2``, so after training time ``tau`` at learning rate ``eta``
+
+    S(tau) = w_t S(0) + (1 - w_t) C,    w_t = exp(-eta tau ||v_t||^2).
+
+**Budget convention (the one place it is fixed):** ``ctau = eta * tau`` is the
+single budget parameter, and ``w_t = exp(-ctau * ||v_t||^2)``. ``ctau = 0``
+means no training (``S = S(0)``); ``ctau -> inf`` means exact merging.
+
+All functions broadcast ``lam`` against ``ctau`` (torch rules); results carry
+that broadcast shape in front of any time axes.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._checks import as_int, as_tensor, one_of
+from .schedule import as_schedule
+from .teacher import teacher_multipliers, vector_norms
+
+INITS = ("warm", "zero", "identity", "teacher", "coarse")
+"""Starting operators a student can be trained from (see :func:`initial_value`)."""
+
+
+def _lam_ctau(schedule, lam, ctau):
+    device = schedule.alphas.device
+    lam = as_tensor(lam, "lam", positive=True, device=device)
+    ctau = as_tensor(ctau, "ctau", nonnegative=True, device=device)
+    return torch.broadcast_tensors(lam, ctau)
+
+
+def training_weights(schedule, lam, ctau) -> torch.Tensor:
+    """R6: ``w_t = exp(-ctau ||v_t||^2)`` for t = 0..N, shape ``broadcast(lam, ctau) + (N+1,)``.
+
+    ``w_t`` is the weight the trained student keeps on its starting operator.
+    """
+    s = as_schedule(schedule)
+    lam, ctau = _lam_ctau(s, lam, ctau)
+    return torch.exp(-ctau[..., None] * vector_norms(s, lam) ** 2)
+
+
+def coarse_multipliers(schedule, lam) -> torch.Tensor:
+    """The one-jump DDIM operator from time ``t`` straight to time ``s``: ``<v_s, v_t> / ||v_t||^2``.
+
+    Table of shape ``lam.shape + (N+1, N+1)`` indexed ``[s, t]``; for ``t = s + 1`` it
+    is the teacher step ``r_t``, on the diagonal it is 1.
+    """
+    sch = as_schedule(schedule)
+    lam = as_tensor(lam, "lam", positive=True, device=sch.alphas.device)[..., None]
+    a, sg = sch.alphas, sch.sigmas
+    dot = (a[:, None] * a[None, :]) * lam[..., None] + sg[:, None] * sg[None, :]
+    return dot / (a[None, :] ** 2 * lam[..., None] + sg[None, :] ** 2)
+
+
+def merge_values(start, product, weight) -> torch.Tensor:
+    """R6 as arithmetic: ``weight * start + (1 - weight) * product`` (a convex combination)."""
+    return weight * start + (1 - weight) * product
+
+
+def initial_value(init, first_child, schedule, lam, s: int, t: int) -> torch.Tensor:
+    """The student's starting multiplier ``S(0)`` for a block from time ``t`` down to ``s``.
+
+    ``init`` is one of :data:`INITS`:
+
+    - ``"warm"`` (default in the book): ``first_child``, the operator that
+      already acts at time ``t`` (R7);
+    - ``"zero"``: 0; ``"identity"``: 1;
+    - ``"teacher"``: the teacher step ``r_t`` at the block's top time;
+    - ``"coarse"``: the one-jump DDIM operator ``<v_s, v_t> / ||v_t||^2``.
+    """
+    init = one_of(init, "init", INITS)
+    sch = as_schedule(schedule)
+    n = sch.num_steps
+    t = as_int(t, "t", minimum=1, maximum=n)
+    s = as_int(s, "s", minimum=0, maximum=t - 1)
+    first = as_tensor(first_child, "first_child")
+    if init == "warm":
+        return first
+    if init == "zero":
+        return torch.zeros_like(first)
+    if init == "identity":
+        return torch.ones_like(first)
+    lam = as_tensor(lam, "lam", positive=True, device=sch.alphas.device)
+    if init == "teacher":
+        value = teacher_multipliers(sch, lam)[..., t - 1]
+    else:
+        value = coarse_multipliers(sch, lam)[..., s, t]
+    return torch.broadcast_tensors(value, first)[0].clone()
+
+
+def merge_block(child_values, schedule, lam, ctau, s: int, t: int, init: str = "warm") -> torch.Tensor:
+    """R6/R7: the trained student's multiplier for one block from time ``t`` down to ``s``.
+
+    ``child_values`` is a sequence of the children's multipliers ``m(C_1), ..., m(C_m)``,
+    ``C_1`` acting first (the noisiest child). Shapes broadcast with ``lam`` and ``ctau``.
+    With the warm start the result is ``m(C_1) (w_t + (1 - w_t) prod_{j>=2} m(C_j))``.
+    """
+    sch = as_schedule(schedule)
+    if len(child_values) < 1:
+        raise ValueError("child_values must hold at least one multiplier")
+    t = as_int(t, "t", minimum=1, maximum=sch.num_steps)
+    lam_b, ctau_b = _lam_ctau(sch, lam, ctau)
+    children = [as_tensor(c, f"child_values[{i}]", device=sch.alphas.device) for i, c in enumerate(child_values)]
+    product = children[0]
+    for c in children[1:]:
+        product = product * c
+    weight = training_weights(sch, lam_b, ctau_b)[..., t]
+    start = initial_value(init, children[0], sch, lam_b, s, t)
+    return merge_values(start, product, weight)
