@@ -8,13 +8,16 @@ JB     := $(BIN)/jupyter-book
 STRICT := -W -n --keep-going
 NBVAL  := --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
 
-.PHONY: book test test-lib test-notebooks build-strict outputs bench clean help
+.PHONY: book check-pages test test-lib test-notebooks build-strict outputs bench clean help
 
 help:
 	@echo "make book   build the HTML book into _build/html (executes every chapter)"
-	@echo "make test   library tests, strict nbval on every notebook, strict book build"
+	@echo "make test   library tests, strict nbval on every notebook, strict book build, browser check"
+	@echo "make check-pages  open every page of the built book in headless Chromium"
 	@echo "make outputs  re-execute the notebooks and store their outputs"
 	@echo "make bench  run the benchmarks and write benchmarks/results.md"
+	@echo "make student  build the student book (no solutions) into _build_student/html and check it"
+	@echo "make assignments  release the assignments into assignments_release/ and autograde a demo"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,13 +43,36 @@ test: $(VENV)/.test-installed _vendor/.stamp
 	$(BIN)/python -m pytest tests -q
 	$(BIN)/python -m pytest $(NBVAL) book -q
 	$(JB) build . $(STRICT) --builder html
+	scripts/ensure_chromium.sh
+	$(BIN)/python scripts/check_pages.py
+
+# Open every page of the built book in headless Chromium (math, figures, links, widgets,
+# no JavaScript errors, nothing fetched from the network); screenshots in _build/screenshots.
+check-pages: $(VENV)/.test-installed
+	scripts/ensure_chromium.sh
+	$(BIN)/python scripts/check_pages.py
 
 outputs: $(VENV)/.book-installed
-	cd book && for nb in *.ipynb; do \
-	  ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace "$$nb" || exit 1; done
+	for nb in book/*.ipynb book/assignments/*.ipynb; do \
+	  $(BIN)/jupyter execute --inplace "$$nb" || exit 1; done
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/run_all.py
+
+# Classroom edition (book/instructors.md). The student book is built from a copy of the
+# sources without solutions, then every HTML page is searched for solution text.
+.PHONY: student assignments
+student: $(VENV)/.book-installed _vendor/.stamp
+	$(BIN)/python scripts/student_book.py prepare
+	$(JB) build _student_src $(STRICT) --builder html
+	rm -rf _build_student && mkdir -p _build_student
+	mv _student_src/_build/html _build_student/html
+	$(BIN)/python scripts/student_book.py verify
+
+# Student versions of the assignments into assignments_release/, then an autograding demo
+# (the reference solutions and one typical mistake per assignment) with its score table.
+assignments: $(VENV)/.book-installed
+	$(BIN)/python scripts/assignments.py demo
 
 clean:
 	rm -rf _build _vendor
