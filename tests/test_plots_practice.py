@@ -1,0 +1,99 @@
+"""Chapter-10 figures (plots.plot_practice_map, plots.plot_equal_budget): their data, checked from a second side."""
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+import lineardistill as ld
+from lineardistill import MergeTree, plots
+
+F64 = torch.float64
+
+
+@pytest.fixture(scope="module")
+def practice_map():
+    sch = ld.Schedule.cosine(6)
+    lams = torch.tensor([0.3, 0.9, 1.25, 1.4, 1.7, 3.0], dtype=F64)
+    ctaus = torch.tensor([0.05, 0.5, 5.0], dtype=F64)
+    fig = plots.plot_practice_map(sch, lams=lams, ctaus=ctaus)
+    yield sch, lams, ctaus, fig
+    plt.close(fig)
+
+
+def test_practice_map_best_named_matches_pointwise_evaluation(practice_map):
+    sch, lams, ctaus, fig = practice_map
+    assert fig.best_named.shape == (6, 3)
+    for i, lam in enumerate(lams.tolist()):
+        for j, ctau in enumerate(ctaus.tolist()):
+            T = ld.composite(sch, lam).item()
+            dist = [abs(ld.merge_value(MergeTree.named(name, 6), sch, lam, ctau).item() - T) for name in ld.STRATEGIES]
+            assert dist[int(fig.best_named[i, j])] == pytest.approx(min(dist), rel=1e-12, abs=1e-15)
+
+
+def test_practice_map_gain_against_brute_force_optimum(practice_map):
+    sch, lams, ctaus, fig = practice_map
+    floor = 1e-12
+    for i, lam in enumerate(lams.tolist()):
+        for j, ctau in enumerate(ctaus.tolist()):
+            T = ld.composite(sch, lam).item()
+            every = ld.enumerate_values(sch, lam, ctau).values          # all 197 trees, brute force
+            best = max((every - T).abs().min().item(), floor * T)
+            named = max(min(abs(ld.merge_value(MergeTree.named(name, 6), sch, lam, ctau).item() - T)
+                            for name in ld.STRATEGIES), floor * T)
+            assert fig.gain[i, j].item() == pytest.approx(named / best, rel=1e-6)
+            assert fig.gain[i, j].item() >= 1 - 1e-9
+
+
+def test_practice_map_regimes(practice_map):
+    sch, lams, _, fig = practice_map
+    boot, vanilla = ld.STRATEGIES.index("boot"), ld.STRATEGIES.index("vanilla")
+    assert bool((fig.best_named[lams <= 1] == boot).all())               # R16, BOOT half
+    assert bool((fig.best_named[lams >= ld.lambda_c(sch)] == vanilla).all())  # R16, one-shot half
+    assert fig.patch.get_facecolor()[3] == 1.0
+
+
+def test_equal_budget_matches_closed_form():
+    sch = ld.Schedule.cosine(5)
+    totals = torch.tensor([0.2, 2.0, 8.0], dtype=F64)
+    fig = plots.plot_equal_budget(sch, lams=(0.5, 3.0), totals=totals)
+    errors = fig.errors
+    plt.close(fig)
+    for k, lam in enumerate((0.5, 3.0)):
+        T = ld.composite(sch, lam).item()
+        r_n = ld.teacher_multipliers(sch, lam)[-1].item()
+        for j, total in enumerate(totals.tolist()):
+            # one-shot: m - T = w_N (r_N - T), w_N = exp(-C ||v_N||^2)
+            w = math.exp(-total * ld.vector_norms(sch, lam)[-1].item() ** 2)
+            assert errors["vanilla"][k, j].item() == pytest.approx(w * abs(r_n - T) / T, rel=1e-10)
+            # BOOT: its N - 1 runs share the total
+            boot = ld.boot_value(sch, lam, total / 4).item()
+            assert errors["boot"][k, j].item() == pytest.approx(abs(boot - T) / T, rel=1e-10)
+            assert errors["vanilla"][k, j].item() <= min(e[k, j].item() for e in errors.values()) * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"num_steps": 1}, "num_steps"),
+    ({"lams": [1.0, -2.0]}, "lams"),
+    ({"ctaus": [0.0, 1.0]}, "ctaus"),
+    ({"init": "random"}, "init"),
+    ({"floor": 0.0}, "floor"),
+])
+def test_practice_map_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        plots.plot_practice_map(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"lams": []}, "lams"),
+    ({"totals": [1.0, 0.0]}, "totals"),
+    ({"schedule": "ve"}, "schedule"),
+])
+def test_equal_budget_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        plots.plot_equal_budget(**kwargs)
