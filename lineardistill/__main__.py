@@ -1,0 +1,263 @@
+"""Command line: ``python -m lineardistill {optimal,phase,figures} ...`` (``--help`` on each).
+
+- ``optimal``: the W2-optimal merge tree for a schedule, a number of steps,
+  one variance (or several sharing one tree), a budget and an initialization,
+  with a table of the named strategies;
+- ``phase``: ``lambda_c`` and a phase-diagram figure;
+- ``figures --out DIR``: regenerate every figure of the book (every
+  ``plot_*`` function of :mod:`lineardistill.plots`, called with its defaults).
+
+Bad arguments exit with status 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+import sys
+
+SCHEDULES = ("cosine", "linear", "ve")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line."""
+
+    def error(self, message):
+        raise _UsageError(f"{self.prog}: error: {message}")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _schedule(name, num_steps):
+    from .schedule import Schedule
+
+    if name == "ve":
+        return Schedule.variance_exploding(num_steps)
+    return getattr(Schedule, name)(num_steps)
+
+
+def _numbers(texts, what):
+    """Floats from arguments that may also be comma separated (``0.5 1.5`` or ``0.5,1.5``)."""
+    out = []
+    for text in texts:
+        for part in str(text).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            try:
+                out.append(float(part))
+            except ValueError:
+                raise ValueError(f"{what} must be numbers, got {part!r}") from None
+    if not out:
+        raise ValueError(f"{what} needs at least one number")
+    return out
+
+
+def _plot_functions() -> dict:
+    from . import plots
+
+    return {name: fn for name, fn in sorted(vars(plots).items())
+            if name.startswith("plot_") and inspect.isfunction(fn) and fn.__module__ == plots.__name__}
+
+
+def _needs_arguments(fn) -> list:
+    return [p.name for p in inspect.signature(fn).parameters.values()
+            if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD,
+                                                                    p.KEYWORD_ONLY)]
+
+
+def figure_functions() -> dict:
+    """The figure registry: every public ``plot_*`` function of :mod:`lineardistill.plots` that runs with its defaults.
+
+    Built by inspection, so a figure function added later is picked up
+    without registering it anywhere else. Functions that need arguments (they
+    draw data a chapter computes) are listed by :func:`skipped_figures`.
+    """
+    return {name: fn for name, fn in _plot_functions().items() if not _needs_arguments(fn)}
+
+
+def skipped_figures() -> dict:
+    """``plot_*`` functions that cannot run without arguments: name -> the arguments they need."""
+    return {name: _needs_arguments(fn) for name, fn in _plot_functions().items() if _needs_arguments(fn)}
+
+
+def _cmd_optimal(args, out):
+    from ._checks import as_tensor
+    from .dp import optimal_tree, pareto_tree
+    from .trees import STRATEGIES, MergeTree, merge_value, w2
+
+    sch = _schedule(args.schedule, args.steps)
+    lams = _numbers(args.variance, "--variance")
+    lam_t = as_tensor(lams, "--variance", positive=True)
+    print(f"schedule {sch.name}, N = {sch.num_steps}, variance(s) {', '.join(f'{v:g}' for v in lams)}, "
+          f"budget c*tau = {args.budget:g}, init = {args.init}", file=out)
+    if len(lams) == 1:
+        best = optimal_tree(sch, lams[0], args.budget, args.init)
+        print(f"optimal tree: {best.tree}", file=out)
+        print(f"multiplier m = {best.value:.6g}, teacher T = {best.teacher:.6g}, shrinkage m/T = "
+              f"{best.shrinkage:.6g}, W2 = {best.w2:.6g}", file=out)
+        print(f"method: {best.method}" + ("" if best.exact else f"; gap bound {best.gap_bound:.3g}"), file=out)
+        tree, total = best.tree, best.w2
+    else:
+        result = pareto_tree(sch, lams, args.budget, args.init)
+        print(f"optimal shared tree: {result.tree}", file=out)
+        print(f"summed W2 = {result.w2:.6g}; method: Pareto DP over {len(lams)} coordinates (R13, exact), "
+              f"{result.front_values.shape[0]} non-dominated value vectors at the root", file=out)
+        tree, total = result.tree, result.w2
+    rows = [(name, MergeTree.named(name, sch.num_steps)) for name in STRATEGIES] + [("optimal", tree)]
+    width = max(len(str(t)) for _, t in rows)
+    width = min(max(width, 4), 60)
+    print(f"{'strategy':<12} {'merges':>6}  {'tree':<{width}}  {'W2':>12}  {'W2/optimal':>10}", file=out)
+    for name, t in rows:
+        dist = float(w2(merge_value(t, sch, lam_t, args.budget, args.init), sch, lam_t))
+        text = str(t) if len(str(t)) <= width else str(t)[:width - 3] + "..."
+        ratio = f"{dist / total:10.4g}" if total > 0 else f"{'-':>10}"
+        print(f"{name:<12} {t.num_merges:>6}  {text:<{width}}  {dist:12.6g}  {ratio}", file=out)
+    return 0
+
+
+def _cmd_phase(args, out):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import torch
+
+    from . import plots
+    from .phase import PHASES, lambda_c, phase_diagram
+
+    sch = _schedule(args.schedule, args.steps)
+    lc = lambda_c(sch)
+    print(f"schedule {sch.name}, N = {sch.num_steps}: lambda_c = {lc:.6g}", file=out)
+    lams = torch.logspace(-1, 1, args.variances, dtype=torch.float64)
+    ctaus = torch.logspace(-2, 1, args.budgets, dtype=torch.float64)
+    diagram = phase_diagram(sch, lams, ctaus, args.init)
+    shares = diagram.fractions()
+    print("share of the (variance, budget) grid: " + ", ".join(f"{p} {shares[p]:.3f}" for p in PHASES
+                                                               if shares[p] > 0), file=out)
+    if args.out:
+        if args.schedule == "ve":
+            fig = plots.plot_phase_diagram(sch, [args.steps], args.init, lams, ctaus)
+        else:
+            fig = plots.plot_phase_diagram(args.schedule, [args.steps], args.init, lams, ctaus)
+        fig.savefig(args.out, dpi=120)
+        print(f"wrote {args.out}", file=out)
+    return 0
+
+
+def _cmd_figures(args, out):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    registry = figure_functions()
+    if args.list:
+        for name in registry:
+            print(name, file=out)
+        for name, needed in skipped_figures().items():
+            print(f"{name} (needs arguments: {', '.join(needed)}; not regenerated)", file=out)
+        return 0
+    names = args.only or list(registry)
+    unknown = [n for n in names if n not in registry]
+    if unknown:
+        raise ValueError(f"--only: unknown figure {unknown[0]!r}; run with --list to see the names")
+    os.makedirs(args.out, exist_ok=True)
+    failed = []
+    for name in names:
+        try:
+            fig = registry[name]()
+        except Exception as err:  # report every broken figure, then fail
+            failed.append(name)
+            print(f"lineardistill figures: error in {name}: {type(err).__name__}: {err}", file=sys.stderr)
+            continue
+        path = os.path.join(args.out, f"{name}.png")
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        print(f"wrote {path}", file=out)
+    if not args.only:
+        for name, needed in skipped_figures().items():
+            print(f"skipped {name}: it needs arguments ({', '.join(needed)})", file=out)
+    return 1 if failed else 0
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _nonnegative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for the documentation and the tests)."""
+    from .student import INITS
+
+    parser = _Parser(prog="lineardistill", description="Optimal merging of DDIM teacher steps (linear Gaussian regime).")
+    sub = parser.add_subparsers(dest="command", metavar="{optimal,phase,figures}", parser_class=_Parser)
+    sub.required = True
+
+    opt = sub.add_parser("optimal", help="the W2-optimal merge tree and a table of the named strategies",
+                         description="Print the W2-optimal merge tree, its multiplier and W2, and compare the "
+                                     "named strategies. Several variances share one tree (Pareto DP, R13).")
+    opt.add_argument("--schedule", choices=SCHEDULES, default="cosine", help="noise schedule (default cosine)")
+    opt.add_argument("--steps", type=_positive_int, default=8, help="number of teacher steps N (default 8)")
+    opt.add_argument("--variance", nargs="+", default=["1.5"],
+                     help="data variance lambda, or several (space or comma separated) sharing one tree")
+    opt.add_argument("--budget", type=_nonnegative_float, default=1.0, help="training budget c*tau (default 1)")
+    opt.add_argument("--init", choices=INITS, default="warm", help="student initialization (default warm)")
+    opt.set_defaults(run=_cmd_optimal)
+
+    ph = sub.add_parser("phase", help="lambda_c and a phase-diagram figure",
+                        description="Print lambda_c (R15) and the shares of each phase over a grid of variances "
+                                    "(0.1..10) and budgets (0.01..10), and write the phase diagram to --out.")
+    ph.add_argument("--schedule", choices=SCHEDULES, default="cosine", help="noise schedule (default cosine)")
+    ph.add_argument("--steps", type=_positive_int, default=16, help="number of teacher steps N (default 16)")
+    ph.add_argument("--init", choices=INITS, default="warm", help="student initialization (default warm)")
+    ph.add_argument("--variances", type=_positive_int, default=81, help="grid points in the variance (default 81)")
+    ph.add_argument("--budgets", type=_positive_int, default=25, help="grid points in the budget (default 25)")
+    ph.add_argument("--out", default="phase_diagram.png",
+                    help="image file for the phase diagram (default phase_diagram.png; '' for none)")
+    ph.set_defaults(run=_cmd_phase)
+
+    fg = sub.add_parser("figures", help="regenerate every figure of the book",
+                        description="Call every plot_* function of lineardistill.plots with its defaults and save "
+                                    "DIR/<name>.png.")
+    fg.add_argument("--out", default="figures", help="output folder (default ./figures)")
+    fg.add_argument("--only", nargs="+", default=None, metavar="NAME", help="only these figures")
+    fg.add_argument("--list", action="store_true", help="list the figure names and exit")
+    fg.set_defaults(run=_cmd_figures)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of ``python -m lineardistill`` and of the ``lineardistill`` script; returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return args.run(args, sys.stdout)
+    except _UsageError as err:
+        print(str(err), file=sys.stderr)
+        return 2
+    except (ValueError, TypeError) as err:
+        command = getattr(locals().get("args"), "command", "")
+        print(f"lineardistill {command}: error: {err}".replace("  ", " "), file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

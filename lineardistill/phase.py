@@ -1,0 +1,214 @@
+"""The phase transition of the optimal merge tree (theory R14 to R17).
+
+``lambda_c`` (R15) is the variance above which every teacher step but the last
+one enlarges the signal (``r_t >= 1``). With the warm start, BOOT's sequential
+chain is optimal for ``lam <= 1`` and one-shot merging for ``lam >= lambda_c``
+(R16); in between the optimal tree can be neither. The classification below
+is computed, not assumed: it compares the BOOT and one-shot values with the
+optimum found by the DP of :mod:`lineardistill.dp`, batched over a grid of
+variances and budgets.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from ._checks import as_tensor, broadcast, one_of
+from .dp import ENUMERATION_MAX_STEPS, enumerate_values, interval_dp
+from .schedule import as_schedule
+from .student import INITS, training_weights
+from .teacher import composite, teacher_multipliers
+from .trees import MergeTree, merge_value
+
+PHASES = ("BOOT", "mixed", "one-shot", "tie", "unresolved")
+"""Phase names; :func:`classify` returns their indices.
+
+- ``BOOT``: the BOOT chain attains the optimum and one-shot does not;
+- ``one-shot``: one-shot attains it and BOOT does not;
+- ``mixed``: a tree that is neither is strictly better than both;
+- ``tie``: both attain it (e.g. ``N <= 2``, ``ctau = 0``, or every tree within rounding of ``T``);
+- ``unresolved``: tree values fall on both sides of ``T``, ``N`` is too large to
+  enumerate, and no tree better than both named ones was found (never seen in our sweeps).
+"""
+BOOT, MIXED, ONE_SHOT, TIE, UNRESOLVED = range(5)
+
+TOLERANCE = 1e-12
+"""Relative tolerance (times ``T``) below which two distances count as equal."""
+
+
+def lambda_c(schedule) -> float:
+    """R15: ``max_{1<=t<=N-1} sigma_t (sigma_t - sigma_{t-1}) / (alpha_t (alpha_{t-1} - alpha_t))``.
+
+    For ``lam >= lambda_c`` every teacher step ``r_t`` with ``t <= N-1`` is ``>= 1``.
+    ``0.0`` when ``N = 1`` (no such step); ``inf`` when some step keeps
+    ``alpha`` fixed (a VE schedule: then ``r_t < 1`` for every ``lam``).
+    """
+    s = as_schedule(schedule)
+    n = s.num_steps
+    if n == 1:
+        return 0.0
+    a0, a1 = s.alphas[:n - 1], s.alphas[1:n]
+    s0, s1 = s.sigmas[:n - 1], s.sigmas[1:n]
+    gap = a0 - a1
+    if bool((gap <= 0).any()):
+        return math.inf
+    return float((s1 * (s1 - s0) / (a1 * gap)).max())
+
+
+def lambda_boot(schedule) -> float:
+    """The least of the per-step thresholds of R15: ``min_{1<=t<=N-1} sigma_t (sigma_t - sigma_{t-1}) / (alpha_t (alpha_{t-1} - alpha_t))``.
+
+    For ``lam <= lambda_boot`` every step ``r_t`` with ``t <= N-1`` is ``<= 1``,
+    which is all the BOOT half of R16 uses; under VP it is ``>= 1``. ``0.0``
+    when ``N = 1``; ``inf`` for a VE schedule.
+    """
+    s = as_schedule(schedule)
+    n = s.num_steps
+    if n == 1:
+        return 0.0
+    a0, a1 = s.alphas[:n - 1], s.alphas[1:n]
+    s0, s1 = s.sigmas[:n - 1], s.sigmas[1:n]
+    gap = a0 - a1
+    if bool((gap <= 0).any()):
+        return math.inf
+    return float((s1 * (s1 - s0) / (a1 * gap)).min())
+
+
+def boot_value(schedule, lam, ctau) -> torch.Tensor:
+    """R16 (warm start): the BOOT chain's value ``r_N prod_{j<N} (w_N + (1 - w_N) r_j)``, in log space."""
+    s = as_schedule(schedule)
+    lam, ctau = _grid(s, lam, ctau)
+    r = teacher_multipliers(s, lam)
+    w = training_weights(s, lam, ctau)[..., -1:]
+    return torch.exp(torch.log(r[..., -1]) + torch.log(w + (1 - w) * r[..., :-1]).sum(dim=-1))
+
+
+def one_shot_value(schedule, lam, ctau) -> torch.Tensor:
+    """R16 (warm start): the one-shot tree's value ``w_N r_N + (1 - w_N) T``."""
+    s = as_schedule(schedule)
+    lam, ctau = _grid(s, lam, ctau)
+    r = teacher_multipliers(s, lam)
+    w = training_weights(s, lam, ctau)[..., -1]
+    return w * r[..., -1] + (1 - w) * composite(s, lam)
+
+
+def _grid(s, lam, ctau):
+    lam = as_tensor(lam, "lam", positive=True, device=s.alphas.device)
+    ctau = as_tensor(ctau, "ctau", nonnegative=True, device=s.alphas.device)
+    return broadcast(lam=lam, ctau=ctau)
+
+
+@dataclass(frozen=True, eq=False)
+class Phases:
+    """Result of :func:`classify`: one entry per (variance, budget) point.
+
+    ``code`` indexes :data:`PHASES`; ``window`` marks points whose tree values
+    lie on both sides of ``T``; ``exact`` marks points whose optimum is known
+    exactly (outside the window, or enumerated); ``best`` is the optimal (or
+    best found) ``|m - T|``; ``boot`` and ``one_shot`` are those trees' ``|m - T|``.
+    """
+
+    code: torch.Tensor
+    window: torch.Tensor
+    exact: torch.Tensor
+    best: torch.Tensor
+    boot: torch.Tensor
+    one_shot: torch.Tensor
+    teacher: torch.Tensor
+
+    def names(self):
+        """The phase names, as a nested list shaped like ``code``."""
+        return _names(self.code.tolist())
+
+
+def _names(x):
+    return [_names(v) for v in x] if isinstance(x, list) else PHASES[x]
+
+
+def classify(schedule, lam, ctau, init: str = "warm") -> Phases:
+    """R16/R17: the class of the W2-optimal tree at every point of ``broadcast(lam, ctau)``.
+
+    One batched computation: the min- and max-DP (R11) give the optimum
+    wherever all tree values lie on one side of ``T``; inside that window the
+    optimum is enumerated when ``N <= ENUMERATION_MAX_STEPS``, and otherwise a
+    point is called mixed only when a DP tree (min, max or target rule) is
+    strictly better than both BOOT and one-shot (a certificate), else
+    ``unresolved``.
+    """
+    s = as_schedule(schedule)
+    init = one_of(init, "init", INITS)
+    lam, ctau = _grid(s, lam, ctau)
+    shape = lam.shape
+    lam, ctau = lam.reshape(-1), ctau.reshape(-1)
+    n = s.num_steps
+    T = composite(s, lam)
+    tol = TOLERANCE * T
+    d_boot = (merge_value(MergeTree.boot(n), s, lam, ctau, init) - T).abs()
+    d_one = (merge_value(MergeTree.vanilla(n), s, lam, ctau, init) - T).abs()
+    least = interval_dp(s, lam, ctau, "min", init, pointers=False).value
+    above = least >= T - tol
+    best = torch.where(above, (least - T).abs(), torch.full_like(T, math.nan))
+    rest = torch.nonzero(~above).reshape(-1)
+    window = torch.zeros_like(above)
+    exact = above.clone()
+    if rest.numel():
+        largest = interval_dp(s, lam[rest], ctau[rest], "max", init, pointers=False).value
+        below = largest <= T[rest] + tol[rest]
+        best[rest[below]] = (T[rest] - largest).abs()[below]
+        exact[rest[below]] = True
+        inside = rest[~below]
+        window[inside] = True
+        if inside.numel():
+            if n <= ENUMERATION_MAX_STEPS:
+                vals = enumerate_values(s, lam[inside], ctau[inside], init).values
+                best[inside] = (vals - T[inside, None]).abs().amin(dim=-1)
+                exact[inside] = True
+            else:
+                tg = interval_dp(s, lam[inside], ctau[inside], "target", init, pointers=False).value
+                found = torch.stack([(tg - T[inside]).abs(), (T[inside] - least[inside]).abs(),
+                                     (largest[~below] - T[inside]).abs(), d_boot[inside], d_one[inside]]).amin(0)
+                best[inside] = found
+    boot_ok = d_boot <= best + tol
+    one_ok = d_one <= best + tol
+    code = torch.full(T.shape, MIXED, dtype=torch.long)
+    code[boot_ok & ~one_ok] = BOOT
+    code[one_ok & ~boot_ok] = ONE_SHOT
+    code[boot_ok & one_ok] = TIE
+    code[~exact & ~(best < torch.minimum(d_boot, d_one) - tol)] = UNRESOLVED
+    return Phases(code.reshape(shape), window.reshape(shape), exact.reshape(shape), best.reshape(shape),
+                  d_boot.reshape(shape), d_one.reshape(shape), T.reshape(shape))
+
+
+@dataclass(frozen=True, eq=False)
+class PhaseDiagram:
+    """R17: phases over a grid, ``code[i, j]`` at ``lams[i]``, ``ctaus[j]``."""
+
+    schedule: object
+    init: str
+    lams: torch.Tensor
+    ctaus: torch.Tensor
+    phases: Phases
+    lambda_c: float
+
+    @property
+    def code(self) -> torch.Tensor:
+        return self.phases.code
+
+    def fractions(self) -> dict:
+        """Share of grid points in each phase."""
+        total = self.code.numel()
+        return {name: int((self.code == k).sum()) / total for k, name in enumerate(PHASES)}
+
+
+def phase_diagram(schedule, lams, ctaus, init: str = "warm") -> PhaseDiagram:
+    """R17: :func:`classify` over the grid ``lams x ctaus`` (1-D lists), as one batched computation."""
+    s = as_schedule(schedule)
+    lams = as_tensor(lams, "lams", positive=True, device=s.alphas.device).reshape(-1)
+    ctaus = as_tensor(ctaus, "ctaus", nonnegative=True, device=s.alphas.device).reshape(-1)
+    if lams.numel() == 0 or ctaus.numel() == 0:
+        raise ValueError(f"lams and ctaus must be non-empty, got {lams.numel()} and {ctaus.numel()} values")
+    phases = classify(s, lams[:, None], ctaus[None, :], init)
+    return PhaseDiagram(s, init, lams, ctaus, phases, lambda_c(s))
