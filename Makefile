@@ -40,10 +40,10 @@ book: $(VENV)/.book-installed _vendor/.stamp
 	@echo "The book is at _build/html/index.html"
 
 test: $(VENV)/.test-installed _vendor/.stamp
+	scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest tests -q
 	$(BIN)/python -m pytest $(NBVAL) book -q
 	$(JB) build . $(STRICT) --builder html
-	scripts/ensure_chromium.sh
 	$(BIN)/python scripts/check_pages.py
 
 # Open every page of the built book in headless Chromium (math, figures, links, widgets,

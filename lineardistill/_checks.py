@@ -54,6 +54,17 @@ def as_tensor(value, name: str, *, positive: bool = False, nonnegative: bool = F
     return tensor
 
 
+def broadcast(**tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """``torch.broadcast_tensors`` of the keyword arguments, in order; a ValueError names them when they don't fit."""
+    try:
+        return tuple(torch.broadcast_tensors(*tensors.values()))
+    except RuntimeError:
+        names = list(tensors)
+        shapes = ", ".join(f"{name} {tuple(t.shape)}" for name, t in tensors.items())
+        raise ValueError(f"{', '.join(names[:-1])} and {names[-1]} must have shapes that broadcast together "
+                         f"(torch rules), got {shapes}") from None
+
+
 def as_int(value, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
     """Return ``value`` as an ``int`` after checking its type and range."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

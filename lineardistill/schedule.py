@@ -47,7 +47,7 @@ class Schedule:
         if alphas.shape != sigmas.shape:
             raise ValueError(f"alphas and sigmas must have the same length, got {alphas.numel()} and {sigmas.numel()}")
         if alphas.numel() < 2:
-            raise ValueError(f"a schedule needs at least two times (t = 0 and t = 1), got {alphas.numel()}")
+            raise ValueError(f"alphas and sigmas need at least two times (t = 0 and t = 1), got {alphas.numel()}")
         if abs(float(alphas[0]) - 1.0) > VP_TOLERANCE or float(sigmas[0]) != 0.0:
             raise ValueError(f"a schedule must start at the data: alphas[0] = 1 and sigmas[0] = 0, got {float(alphas[0])!r} and {float(sigmas[0])!r}")
         if bool((alphas[1:] > alphas[:-1]).any()):
@@ -106,6 +106,9 @@ class Schedule:
         log_alpha = -0.5 * bmin * s - 0.25 * (bmax - bmin) * s**2
         alphas = torch.exp(log_alpha)
         sigmas = torch.sqrt(-torch.expm1(2 * log_alpha))  # stable near t = 0
+        if not bool((sigmas[1:] > sigmas[:-1]).all()):
+            raise ValueError(f"beta_min={bmin!r}, beta_max={bmax!r} are too large for num_steps={n}: sigma_t rounds "
+                             "to 1 before the last step (alpha_t underflows); use smaller betas")
         return cls(alphas, sigmas, name="linear")
 
     @classmethod

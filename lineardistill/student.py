@@ -14,13 +14,18 @@ means no training (``S = S(0)``); ``ctau -> inf`` means exact merging.
 
 All functions broadcast ``lam`` against ``ctau`` (torch rules); results carry
 that broadcast shape in front of any time axes.
+
+Real students trained in torch by gradient descent on sampled ``z_t`` (R8),
+and how a run's learning rate and number of steps map onto ``ctau``, live in
+:mod:`lineardistill.training`; whole strategies (merge trees) in
+:mod:`lineardistill.trees`.
 """
 
 from __future__ import annotations
 
 import torch
 
-from ._checks import as_int, as_tensor, one_of
+from ._checks import _show, as_int, as_tensor, broadcast, one_of
 from .schedule import as_schedule
 from .teacher import teacher_multipliers, vector_norms
 
@@ -32,7 +37,7 @@ def _lam_ctau(schedule, lam, ctau):
     device = schedule.alphas.device
     lam = as_tensor(lam, "lam", positive=True, device=device)
     ctau = as_tensor(ctau, "ctau", nonnegative=True, device=device)
-    return torch.broadcast_tensors(lam, ctau)
+    return broadcast(lam=lam, ctau=ctau)
 
 
 def training_weights(schedule, lam, ctau) -> torch.Tensor:
@@ -58,9 +63,18 @@ def coarse_multipliers(schedule, lam) -> torch.Tensor:
     return dot / (a[None, :] ** 2 * lam[..., None] + sg[None, :] ** 2)
 
 
-def merge_values(start, product, weight) -> torch.Tensor:
-    """R6 as arithmetic: ``weight * start + (1 - weight) * product`` (a convex combination)."""
+def _convex(start, product, weight):
     return weight * start + (1 - weight) * product
+
+
+def merge_values(start, product, weight) -> torch.Tensor:
+    """R6 as arithmetic: ``weight * start + (1 - weight) * product`` (a convex combination, ``0 <= weight <= 1``)."""
+    start = as_tensor(start, "start")
+    product = as_tensor(product, "product", device=start.device)
+    weight = as_tensor(weight, "weight", device=start.device)
+    if weight.numel() and not bool(((weight >= 0) & (weight <= 1)).all()):
+        raise ValueError(f"weight must lie in [0, 1], got {_show(weight)}")
+    return _convex(*broadcast(start=start, product=product, weight=weight))
 
 
 def initial_value(init, first_child, schedule, lam, s: int, t: int) -> torch.Tensor:
@@ -91,7 +105,7 @@ def initial_value(init, first_child, schedule, lam, s: int, t: int) -> torch.Ten
         value = teacher_multipliers(sch, lam)[..., t - 1]
     else:
         value = coarse_multipliers(sch, lam)[..., s, t]
-    return torch.broadcast_tensors(value, first)[0].clone()
+    return broadcast(lam=value, first_child=first)[0].clone()
 
 
 def merge_block(child_values, schedule, lam, ctau, s: int, t: int, init: str = "warm") -> torch.Tensor:
@@ -102,11 +116,15 @@ def merge_block(child_values, schedule, lam, ctau, s: int, t: int, init: str = "
     With the warm start the result is ``m(C_1) (w_t + (1 - w_t) prod_{j>=2} m(C_j))``.
     """
     sch = as_schedule(schedule)
+    if isinstance(child_values, (str, bytes)) or not hasattr(child_values, "__len__"):
+        raise TypeError(f"child_values must be a sequence of multipliers, got {_show(child_values)}")
     if len(child_values) < 1:
         raise ValueError("child_values must hold at least one multiplier")
     t = as_int(t, "t", minimum=1, maximum=sch.num_steps)
     lam_b, ctau_b = _lam_ctau(sch, lam, ctau)
     children = [as_tensor(c, f"child_values[{i}]", device=sch.alphas.device) for i, c in enumerate(child_values)]
+    named = {f"child_values[{i}]": c for i, c in enumerate(children)}
+    lam_b, ctau_b, *children = broadcast(lam=lam_b, ctau=ctau_b, **named)
     product = children[0]
     for c in children[1:]:
         product = product * c

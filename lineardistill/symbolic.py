@@ -16,7 +16,8 @@ import torch
 # current time t and the previous (less noisy) time t-1.
 lam = sp.Symbol("lambda", positive=True)
 alpha_t, sigma_t = sp.symbols("alpha_t sigma_t", positive=True)
-alpha_p, sigma_p = sp.symbols("alpha_{t-1} sigma_{t-1}", positive=True)
+# Named so that LaTeX shows \alpha_{t-1}, \sigma_{t-1} (SymPy splits the name at the first "_").
+alpha_p, sigma_p = sp.symbols("alpha_t-1 sigma_t-1", positive=True)
 z = sp.Symbol("z", real=True)
 
 _TORCH_FUNCTIONS = {
@@ -140,3 +141,101 @@ def check_teacher_variance(num_steps: int = 3) -> bool:
     at_data = {a[0]: 1, s[0]: 0}
     product = sp.Mul(*[c**2 for c in cosines])
     return _prove_zero(sp.simplify(ratio.subs(at_data) - product.subs(at_data)), "R5 (teacher variance)")
+
+
+# ------------------------------------------------------------- R14, R15
+w_sym, a_sym, b_sym = sp.symbols("w a b", real=True)
+
+
+def derive_merge_gap():
+    """R14: merging two steps one at a time minus merging them at once, factored.
+
+    ``(w + (1-w) a)(w + (1-w) b) - (w + (1-w) a b)``: the left product is two
+    warm-started merges in sequence, the right one merge of the product.
+    """
+    sequential = (w_sym + (1 - w_sym) * a_sym) * (w_sym + (1 - w_sym) * b_sym)
+    at_once = w_sym + (1 - w_sym) * a_sym * b_sym
+    return sp.factor(sp.expand(sequential - at_once))
+
+
+def check_merge_gap() -> bool:
+    """R14 as printed: the gap equals ``-w (1-w)(1-a)(1-b)``."""
+    target = -w_sym * (1 - w_sym) * (1 - a_sym) * (1 - b_sym)
+    return _prove_zero(derive_merge_gap() - target, "R14 (merge lemma)")
+
+
+def derive_step_threshold():
+    """R15: the variance at which one teacher step has ``r_t = 1``, solved from R2.
+
+    Returns the unique solution ``lam`` of ``r_t(lam) = 1`` (for ``alpha_{t-1} > alpha_t``).
+    """
+    r = derive_ddim_multiplier()
+    solutions = sp.solve(sp.Eq(sp.numer(sp.together(r - 1)), 0), lam)
+    if len(solutions) != 1:
+        raise AssertionError(f"expected one threshold, got {solutions}")
+    return sp.simplify(solutions[0])
+
+
+def check_step_threshold() -> bool:
+    """R15 as printed: ``lam = sigma_t (sigma_t - sigma_{t-1}) / (alpha_t (alpha_{t-1} - alpha_t))``."""
+    target = sigma_t * (sigma_t - sigma_p) / (alpha_t * (alpha_p - alpha_t))
+    return _prove_zero(derive_step_threshold() - target, "R15 (step threshold)")
+
+
+# ---------------------------------------------------------------- R6, R7
+# Student training as a gradient flow (section 3 of the theory). Symbols: the
+# student's multiplier S(tau), the target product C, the start S0, the
+# learning rate eta, the curvature q = ||v_t||^2 = E z_t^2, and the budget.
+tau_sym, eta_sym = sp.symbols("tau eta", positive=True)
+q_sym = sp.Symbol("q", positive=True)
+s0_sym, c_sym = sp.symbols("S_0 C", real=True)
+ctau_sym = sp.Symbol("c_tau", nonnegative=True)
+
+
+def student_loss():
+    """R6: ``L(S) = 1/2 E (S z - C z)^2`` with ``E z^2 = q``, as a SymPy expression in ``S``."""
+    S = sp.Symbol("S", real=True)
+    zz = sp.Symbol("z_t", real=True)
+    integrand = sp.expand(sp.Rational(1, 2) * (S * zz - c_sym * zz) ** 2)
+    # expectation over z_t ~ N(0, q): replace z^2 by q (the integrand is a multiple of z^2)
+    return S, sp.simplify(integrand.subs(zz**2, q_sym))
+
+
+def derive_gradient_flow():
+    """R6: solve ``dS/dtau = -eta dL/dS``, ``S(0) = S_0``, with ``sympy.dsolve``; returns ``S(tau)``."""
+    S_var, loss = student_loss()
+    S = sp.Function("S")
+    grad = sp.diff(loss, S_var).subs(S_var, S(tau_sym))
+    ode = sp.Eq(S(tau_sym).diff(tau_sym), -eta_sym * grad)
+    solution = sp.dsolve(ode, S(tau_sym), ics={S(0): s0_sym})
+    return sp.simplify(solution.rhs)
+
+
+def check_gradient_flow() -> bool:
+    """R6 as printed: ``S(tau) = w S_0 + (1 - w) C`` with ``w = exp(-eta tau q)`` (budget ``c tau = eta tau``)."""
+    w = sp.exp(-eta_sym * tau_sym * q_sym)
+    _prove_zero(derive_gradient_flow() - (w * s0_sym + (1 - w) * c_sym), "R6 (gradient flow)")
+    # in the budget variable: one parameter ctau = eta * tau
+    in_budget = derive_gradient_flow().subs(tau_sym, ctau_sym / eta_sym)
+    w_budget = sp.exp(-ctau_sym * q_sym)
+    return _prove_zero(in_budget - (w_budget * s0_sym + (1 - w_budget) * c_sym), "R6 (budget form)")
+
+
+def derive_warm_start(num_children: int = 3):
+    """R7: the warm-started merge of ``m`` children ``c_1 .. c_m`` (``S_0 = c_1``), factored."""
+    m = int(num_children)
+    if m < 2:
+        raise ValueError(f"num_children must be >= 2, got {num_children}")
+    kids = sp.symbols(f"c_1:{m + 1}", positive=True)
+    flow = derive_gradient_flow()
+    w = sp.exp(-eta_sym * tau_sym * q_sym)
+    merged = flow.subs({s0_sym: kids[0], c_sym: sp.Mul(*kids)})
+    return kids, sp.factor(sp.simplify(merged.subs(w, w_sym)))
+
+
+def check_warm_start(num_children: int = 3) -> bool:
+    """R7 as printed: ``m = c_1 (w + (1 - w) c_2 ... c_m)``."""
+    kids, merged = derive_warm_start(num_children)
+    w = sp.exp(-eta_sym * tau_sym * q_sym)
+    target = kids[0] * (w + (1 - w) * sp.Mul(*kids[1:]))
+    return _prove_zero(merged.subs(w_sym, w) - target, "R7 (warm start)")

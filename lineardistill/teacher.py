@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import as_int, as_tensor
+from ._checks import as_int, as_tensor, broadcast
 from .schedule import as_schedule
 
 
@@ -37,7 +37,8 @@ def denoise(z, t: int, schedule, lam) -> torch.Tensor:
     s = as_schedule(schedule)
     t = as_int(t, "t", minimum=0, maximum=s.num_steps)
     z = as_tensor(z, "z", device=s.alphas.device)
-    return denoiser_gain(s, lam)[..., t] * z
+    gain, z = broadcast(lam=denoiser_gain(s, lam)[..., t], z=z)
+    return gain * z
 
 
 def signal_noise_vectors(schedule, lam) -> torch.Tensor:

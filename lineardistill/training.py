@@ -36,7 +36,9 @@ Two sampling modes:
 student no longer follows the convex combination of R6; the book uses it to
 show where the closed form stops holding.
 
-Randomness: every draw comes from a ``torch.Generator`` seeded with ``seed``.
+Randomness: every draw comes from a ``torch.Generator`` seeded with ``seed``,
+one standard normal per sample and student, shared by all coordinates and
+budgets, so that an entry's result does not depend on what is batched with it.
 By default the draws are made on the CPU and moved, so that a seed gives the
 same numbers on the CPU and on CUDA; ``rng_device="device"`` draws on the
 compute device instead (much faster for large GPU batches, different numbers).
@@ -137,12 +139,23 @@ def _train_students(start, ops, scale, eta, *, steps, batch_size, optimizer, res
     adam_m = torch.zeros_like(start)
     adam_v = torch.zeros_like(start)
     curve = torch.empty((len(records),) + k_shape, dtype=DTYPE)
-    fixed = [_draw(generator, (n,) + k_shape, gen_device, dev) for n in sizes] if not resample else None
+    # One draw per sample and student, shared by every coordinate and budget of the batch
+    # (common random numbers): an entry's numbers then depend on the seed alone, not on
+    # which other variances are trained beside it. The scalar problems are independent,
+    # so sharing noise across them leaves each one's statistics unchanged.
+    spread = (slice(None), slice(None)) + (None,) * (len(k_shape) - 1)
+
+    def draw_batch():
+        eps = _draw(generator, (batch_size, k_shape[0]), gen_device, dev)
+        offsets = [sum(sizes[:i]) for i in range(len(sizes))]
+        return [eps[o:o + n][spread] for o, n in zip(offsets, sizes)]
+
+    fixed = draw_batch() if not resample else None
     rec = 0
     for step in range(steps + 1):
         student.grad = None
         loss_sum = torch.zeros(k_shape, dtype=DTYPE, device=dev)
-        pieces = fixed if fixed is not None else (_draw(generator, (n,) + k_shape, gen_device, dev) for n in sizes)
+        pieces = fixed if fixed is not None else draw_batch()
         for eps in pieces:
             z = scale * eps                                  # z_t ~ N(0, ||v_t||^2), per student
             target = z

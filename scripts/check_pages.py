@@ -1,0 +1,540 @@
+#!/usr/bin/env python3
+"""Open every page of the built book in headless Chromium and check that it renders.
+
+Usage: ``python scripts/check_pages.py [--root _build/html] [--screenshots _build/screenshots]``
+
+The book is served from ``127.0.0.1`` on a free port (stdlib ``http.server`` in a
+thread) and each page is opened by Debian's Chromium (``/usr/bin/chromium``,
+see ``scripts/ensure_chromium.sh``) through Playwright; Playwright downloads no
+browser. Every request that does not go to ``127.0.0.1`` is aborted, so the
+check also proves the book works offline.
+
+Pages checked: every ``.html`` file under the root except those in folders whose
+name starts with ``_`` (``_static``, ``_sources``, ``_images``, ...). That keeps
+``genindex.html`` and ``search.html``: a reader reaches them from every page. A
+redirect stub (Jupyter Book's top ``index.html``) is not opened; its target must
+exist. Each page gets a fresh browser context, so each is checked as a reader's
+first visit (empty local storage).
+
+A page fails, with one line per problem naming the page, when it has
+
+- a request for a non-local URL (reported with its resource type; the request is
+  blocked), or a local file that does not load (HTTP >= 400 or a failed request);
+- a JavaScript error (an uncaught exception or a console error);
+- math that MathJax did not typeset: after ``MathJax.startup.promise`` resolves,
+  raw ``$...$``, ``$$``, ``\\(``, ``\\)``, ``\\[``, ``\\]`` or a TeX command left in
+  the text outside code (``pre``/``code``; closed dropdowns included), any
+  ``mjx-merror`` element, math markup on a page where MathJax never started or
+  did not finish, or a typeset formula that spells a Greek letter's name without
+  its backslash (``alpha_{t-1}``, typeset as the letters a-l-p-h-a);
+- an ``<img>`` that did not load (``naturalWidth == 0``);
+- a link to a local page that does not exist, or to an ``#anchor`` that the target
+  page does not define (external links are counted, not followed: the check is
+  offline);
+- widget views (``application/vnd.jupyter.widget-view+json``) that the widget
+  manager did not render into visible ``.jupyter-widgets`` elements, or rendered
+  as "Error displaying widget".
+
+A full-page screenshot of each page goes to ``<screenshots>/<page>.png`` (the
+page's path with ``/`` replaced by ``__``). Exit status 0 when every page passes,
+1 when any problem was found, 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import http.server
+import posixpath
+import re
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LOCAL_HOST = "127.0.0.1"
+VIEWPORT = {"width": 1280, "height": 900}
+
+# Raw TeX left in the text: $...$ (not spanning lines), $$, \( \) \[ \], or a TeX command.
+RAW_MATH = re.compile(
+    r"\$\$"
+    r"|\$[^$\s][^$\n]{0,200}?\$"
+    r"|\\[()\[\]]"
+    r"|\\(?:frac|sqrt|sum|prod|int|mathbb|mathbf|mathrm|mathcal|operatorname|begin|end|left|right"
+    r"|alpha|beta|gamma|sigma|lambda|theta|tau|eta|le|ge|leq|geq|cdot|cdots|ldots|infty|partial)(?![A-Za-z])"
+)
+
+
+# ------------------------------------------------------------------ local server
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
+        pass
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # The browser drops connections it no longer needs (a page closed mid-download):
+        # not a problem of the book, so no traceback.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+@contextlib.contextmanager
+def serve(root: Path):
+    """Serve ``root`` over HTTP on 127.0.0.1 at a free port; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = _QuietServer((LOCAL_HOST, 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="check-pages-http", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{LOCAL_HOST}:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+# ------------------------------------------------------------------ pages and anchors
+def find_pages(root: Path) -> list[str]:
+    """Every ``.html`` page under ``root`` (relative POSIX paths), skipping folders named ``_*``."""
+    pages = []
+    for path in sorted(root.rglob("*.html")):
+        rel = path.relative_to(root)
+        if any(part.startswith("_") or part.startswith(".") for part in rel.parts[:-1]):
+            continue
+        pages.append(rel.as_posix())
+    return pages
+
+
+class _IdCollector(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        for key, value in attrs:
+            if value and (key == "id" or (key == "name" and tag == "a")):
+                self.ids.add(value)
+
+
+@functools.lru_cache(maxsize=None)
+def static_anchors(path: Path) -> frozenset[str]:
+    """The ``id`` (and ``<a name>``) values defined in an HTML file."""
+    parser = _IdCollector()
+    parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+    return frozenset(parser.ids)
+
+
+def resolve_local(root: Path, url_path: str) -> Path:
+    """The file that a URL path on the local server maps to."""
+    target = root / unquote(url_path).lstrip("/")
+    if url_path.endswith("/") or target.is_dir():
+        target = target / "index.html"
+    return target
+
+
+META_REFRESH = re.compile(r"""<meta[^>]+http-equiv=["']?refresh["']?[^>]*content=["']?\s*\d+\s*;\s*url=([^"'>\s]+)""",
+                          re.IGNORECASE)
+
+
+def meta_refresh_target(path: Path) -> str | None:
+    """The URL an HTML redirect stub (``<meta http-equiv="refresh">``) sends the reader to, else None."""
+    match = META_REFRESH.search(path.read_text(encoding="utf-8", errors="replace")[:4000])
+    return match.group(1) if match else None
+
+
+def screenshot_name(page: str) -> str:
+    stem = page[:-5] if page.endswith(".html") else page
+    return stem.replace("/", "__") + ".png"
+
+
+# ------------------------------------------------------------------ in-page analysis (JavaScript)
+WAIT_MATHJAX_JS = """
+async (timeoutMs) => {
+  const t0 = Date.now();
+  const ready = () => window.MathJax && window.MathJax.startup && window.MathJax.startup.promise;
+  while (window.MathJax && !ready() && Date.now() - t0 < timeoutMs) {
+    await new Promise(r => setTimeout(r, 50));
+  }
+  if (!ready()) return {present: !!window.MathJax, started: false, finished: false};
+  const left = Math.max(1000, timeoutMs - (Date.now() - t0));
+  const finished = await Promise.race([window.MathJax.startup.promise.then(() => true),
+                                       new Promise(r => setTimeout(() => r(false), left))]);
+  return {present: true, started: true, finished: finished};
+}
+"""
+
+WAIT_IMAGES_JS = """
+async (timeoutMs) => {
+  const imgs = Array.from(document.images);
+  imgs.forEach(img => { if (img.loading === 'lazy') img.loading = 'eager'; });
+  const settle = img => img.complete ? Promise.resolve() :
+    new Promise(r => { img.addEventListener('load', r, {once: true}); img.addEventListener('error', r, {once: true}); });
+  await Promise.race([Promise.all(imgs.map(settle)), new Promise(r => setTimeout(r, timeoutMs))]);
+  return imgs.length;
+}
+"""
+
+WAIT_WIDGETS_JS = """
+async (timeoutMs) => {
+  const views = () => Array.from(document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]'));
+  const rendered = v => {
+    const prev = v.previousElementSibling;
+    return !!(prev && prev.classList.contains('widget-subarea') && prev.querySelector('.jupyter-widgets'));
+  };
+  const t0 = Date.now();
+  while (views().some(v => !rendered(v)) && Date.now() - t0 < timeoutMs) {
+    await new Promise(r => setTimeout(r, 100));
+  }
+  // Give the views a moment to lay out after the last one appears.
+  await new Promise(r => setTimeout(r, 200));
+  return views().length;
+}
+"""
+
+ANALYZE_JS = r"""
+() => {
+  const out = {};
+  // Math: typeset containers, MathJax errors, raw TeX left in the text outside code.
+  out.math = document.querySelectorAll('mjx-container').length;
+  out.mathMarkup = document.querySelectorAll('.math, span.math, div.math').length;
+  out.tex = [];  // the TeX source of every typeset formula, for the spelled-out Greek check
+  try { for (const item of window.MathJax.startup.document.math) out.tex.push(String(item.math)); } catch (e) {}
+  out.merrors = Array.from(document.querySelectorAll('mjx-merror')).map(e =>
+      (e.getAttribute('data-mjx-error') || e.textContent || '').slice(0, 120));
+  const clone = document.body.cloneNode(true);
+  clone.querySelectorAll('pre, code, kbd, samp, script, style, noscript, template, textarea, svg, mjx-container, .highlight')
+       .forEach(e => e.remove());
+  // Separate block-level text so that a match cannot span two elements.
+  clone.querySelectorAll('p, div, li, td, th, h1, h2, h3, h4, h5, h6, dt, dd, summary, caption, figcaption, br')
+       .forEach(e => e.insertAdjacentText('afterend', '\n'));
+  out.text = clone.textContent;
+  // Images.
+  out.images = Array.from(document.images).map(img => ({
+    src: img.getAttribute('src') || '', url: img.currentSrc || img.src,
+    ok: img.complete && img.naturalWidth > 0}));
+  // Links.
+  out.links = Array.from(document.querySelectorAll('a[href]')).map(a => ({raw: a.getAttribute('href'), url: a.href}));
+  out.ids = Array.from(document.querySelectorAll('[id]')).map(e => e.id)
+      .concat(Array.from(document.querySelectorAll('a[name]')).map(e => e.getAttribute('name')));
+  // Widgets.
+  const views = Array.from(document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]'));
+  out.widgetState = document.querySelectorAll('script[type="application/vnd.jupyter.widget-state+json"]').length;
+  out.widgetViews = views.length;
+  out.widgetElements = document.querySelectorAll('.jupyter-widgets').length;
+  const insideClosedDetails = e => { for (let p = e.parentElement; p; p = p.parentElement)
+      if (p.tagName === 'DETAILS' && !p.open) return true; return false; };
+  out.widgetProblems = [];
+  let renderedViews = 0;
+  views.forEach((v, i) => {
+    let model = '?';
+    try { model = JSON.parse(v.textContent).model_id; } catch (e) {}
+    const prev = v.previousElementSibling;
+    const area = prev && prev.classList.contains('widget-subarea') ? prev : null;
+    const widgets = area ? Array.from(area.querySelectorAll('.jupyter-widgets')) : [];
+    if (!widgets.length) { out.widgetProblems.push(`widget view ${i + 1} (model ${model}) did not render`); return; }
+    const text = area.textContent || '';
+    if (text.includes('Error displaying widget') || text.includes('Could not create a view')) {
+      out.widgetProblems.push(`widget view ${i + 1} (model ${model}) rendered an error: ${text.trim().slice(0, 120)}`); return; }
+    const visible = widgets.some(w => { const r = w.getBoundingClientRect(); return r.width > 0 && r.height > 0; });
+    if (!visible && !insideClosedDetails(area)) {
+      out.widgetProblems.push(`widget view ${i + 1} (model ${model}) rendered with zero size`); return; }
+    renderedViews += 1;
+  });
+  out.widgetRendered = renderedViews;
+  if ((out.widgetState || out.widgetElements) && !views.length)
+    out.widgetProblems.push('page holds widget state but no widget views');
+  return out;
+}
+"""
+
+
+# ------------------------------------------------------------------ results
+@dataclass
+class PageReport:
+    page: str
+    problems: list[str] = field(default_factory=list)
+    math: int = 0
+    images: int = 0
+    widgets: str = "-"
+    links_checked: int = 0
+    links_external: int = 0
+    seconds: float = 0.0
+    redirect: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        status = "ok  " if self.ok else "FAIL"
+        where = f"{self.page} (redirects to {self.redirect})" if self.redirect else self.page
+        return (f"{status} {where}: math={self.math} images={self.images} widgets={self.widgets} "
+                f"links={self.links_checked} (+{self.links_external} external, not followed) "
+                f"problems={len(self.problems)} [{self.seconds:.1f}s]")
+
+
+def _short(text: str, limit: int = 100) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# A Greek letter's name typed without its backslash ("alpha_{t-1}", often a SymPy symbol name)
+# is typeset as italic letters a-l-p-h-a; text inside \text{}, \mathrm{} etc. is ignored.
+GREEK_NAME = re.compile(r"(?<![\\A-Za-z])(alpha|beta|gamma|delta|epsilon|sigma|lambda|theta|omega)(?![A-Za-z])")
+TEX_TEXT = re.compile(r"\\(?:text\w*|mathrm|operatorname|mbox)\s*\{[^{}]*\}")
+
+
+def greek_name_problems(formulas: list[str], limit: int = 3) -> list[str]:
+    """One problem per typeset formula that spells a Greek letter's name without ``\\``."""
+    bad = [(m.group(1), tex) for tex in formulas if (m := GREEK_NAME.search(TEX_TEXT.sub("", tex)))]
+    problems = [f"math spells out {name!r} (no backslash, typeset as letters) in: {_short(tex)!r}"
+                for name, tex in bad[:limit]]
+    if len(bad) > limit:
+        problems.append(f"math spells out Greek letter names in {len(bad) - limit} more formulas")
+    return problems
+
+
+def raw_math_problems(text: str, limit: int = 5) -> list[str]:
+    """One problem per raw-TeX match in ``text`` (the first ``limit``, then a count)."""
+    problems = []
+    matches = list(RAW_MATH.finditer(text))
+    for m in matches[:limit]:
+        context = text[max(0, m.start() - 30): m.end() + 30]
+        problems.append(f"untypeset math {m.group(0)!r} in: {_short(context)!r}")
+    if len(matches) > limit:
+        problems.append(f"untypeset math: {len(matches) - limit} more matches")
+    return problems
+
+
+def link_problems(root: Path, base: str, page: str, links: list[dict], live_ids: set[str]) -> tuple[list[str], int, int]:
+    """Check local links against the files under ``root`` and their anchors.
+
+    Returns (problems, number of local links checked, number of external links).
+    """
+    base_parts = urlsplit(base)
+    problems, checked, external = [], 0, 0
+    page_file = resolve_local(root, "/" + page)
+    seen = set()
+    for link in links:
+        raw, url = link["raw"] or "", link["url"] or ""
+        parts = urlsplit(url)
+        if parts.scheme in ("mailto", "javascript", "tel", "data"):
+            continue
+        if parts.scheme in ("http", "https") and parts.netloc != base_parts.netloc:
+            external += 1
+            continue
+        if parts.scheme not in ("http", "https"):
+            problems.append(f"link {raw!r} uses the scheme {parts.scheme!r}, which does not work for a reader")
+            continue
+        checked += 1
+        if url in seen:
+            continue
+        seen.add(url)
+        target = resolve_local(root, parts.path)
+        if not target.is_file():
+            problems.append(f"broken link {raw!r}: no file {target.relative_to(root).as_posix()}")
+            continue
+        fragment = unquote(parts.fragment)
+        if not fragment or target.suffix not in (".html", ".htm"):
+            continue
+        anchors = set(static_anchors(target))
+        if target.resolve() == page_file.resolve():
+            anchors |= live_ids
+        if fragment not in anchors:
+            problems.append(f"broken link {raw!r}: no anchor #{fragment} in {target.relative_to(root).as_posix()}")
+    return problems, checked, external
+
+
+def check_page(browser_context, root: Path, base: str, page: str, screenshot: Path | None,
+               timeout_ms: int = 30000) -> PageReport:
+    """Open one page, wait for MathJax, images and widgets, and collect its problems."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    report = PageReport(page)
+    start = time.monotonic()
+    problems = report.problems
+    blocked: list[tuple[str, str]] = []
+    failed: list[tuple[str, str, str]] = []
+    errors: list[str] = []
+
+    def route(route, request):
+        url = request.url
+        if url.startswith(("data:", "blob:")) or urlsplit(url).hostname == LOCAL_HOST:
+            route.continue_()
+        else:
+            blocked.append((request.resource_type, url))
+            route.abort()
+
+    def on_response(response):
+        if response.status >= 400:
+            failed.append((response.request.resource_type, response.url, f"{response.url} (HTTP {response.status})"))
+
+    def on_request_failed(request):
+        if urlsplit(request.url).hostname == LOCAL_HOST:
+            failed.append((request.resource_type, request.url, f"{request.url} ({request.failure})"))
+
+    def on_console(message):
+        # "Failed to load resource" repeats a blocked or missing request reported above.
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            errors.append(f"console error: {_short(message.text, 200)}")
+
+    def on_page_error(error):
+        errors.append(f"JavaScript error: {_short(str(error), 200)}")
+
+    redirect = meta_refresh_target(resolve_local(root, "/" + page))
+    if redirect is not None:  # a redirect stub (Jupyter Book's index.html): its target must exist
+        report.redirect = redirect
+        target = resolve_local(root, "/" + posixpath.join(posixpath.dirname(page), urlsplit(redirect).path))
+        if not target.is_file():
+            problems.append(f"redirects to {redirect!r}, which does not exist")
+        report.seconds = time.monotonic() - start
+        return report
+
+    pg = browser_context.new_page()
+    try:
+        pg.route("**/*", route)
+        pg.on("response", on_response)
+        pg.on("requestfailed", on_request_failed)
+        pg.on("console", on_console)
+        pg.on("pageerror", on_page_error)
+        try:
+            pg.goto(base + page, wait_until="load", timeout=timeout_ms)
+        except Exception as exc:  # a page that does not load at all is one problem
+            problems.append(f"page did not load: {_short(str(exc), 200)}")
+            return report
+        for attempt in range(3):  # a page whose script navigates away is analyzed where it lands
+            try:
+                mathjax = pg.evaluate(WAIT_MATHJAX_JS, timeout_ms // 2)
+                pg.evaluate(WAIT_IMAGES_JS, timeout_ms // 2)
+                pg.evaluate(WAIT_WIDGETS_JS, timeout_ms // 2)
+                data = pg.evaluate(ANALYZE_JS)
+                break
+            except PlaywrightError as exc:
+                if attempt == 2 or "context was destroyed" not in str(exc):
+                    raise
+                pg.wait_for_load_state("load", timeout=timeout_ms)
+        final = urlsplit(pg.url).path.lstrip("/")
+        if final != page:
+            report.redirect = final
+        if screenshot is not None:
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            pg.screenshot(path=str(screenshot), full_page=True)
+    finally:
+        pg.close()
+
+    for kind, url in dict.fromkeys(blocked):
+        problems.append(f"tried to fetch a non-local {kind}: {url} (blocked)")
+    broken_images = {img["url"] for img in data["images"] if not img["ok"]}
+    reported = set()
+    for kind, url, what in failed:  # each failing URL once (a 404 is also a failed request)
+        if url not in reported and not (kind == "image" and url in broken_images):  # that is a missing figure
+            problems.append(f"local {kind} did not load: {what}")
+        reported.add(url)
+    for error, count in Counter(errors).items():
+        problems.append(error if count == 1 else f"{error} ({count} times)")
+
+    report.math = data["math"]
+    if data["mathMarkup"] and not mathjax["started"]:
+        problems.append(f"{data['mathMarkup']} math elements but MathJax never started "
+                        f"({'configured but not loaded' if mathjax['present'] else 'not on the page'})")
+    if mathjax["started"] and not mathjax["finished"]:
+        problems.append(f"MathJax did not finish typesetting within {timeout_ms // 2000} s")
+    for err in data["merrors"]:
+        problems.append(f"MathJax error (mjx-merror): {_short(err)!r}")
+    problems.extend(raw_math_problems(data["text"]))
+    problems.extend(greek_name_problems(data["tex"]))
+
+    report.images = len(data["images"])
+    for img in data["images"]:
+        if not img["ok"]:
+            problems.append(f"missing figure: <img src={img['src']!r}> did not load (naturalWidth 0)")
+
+    link_issues, report.links_checked, report.links_external = link_problems(
+        root, base, report.redirect or page, data["links"], set(data["ids"]))
+    problems.extend(link_issues)
+
+    if data["widgetViews"] or data["widgetState"] or data["widgetElements"]:
+        report.widgets = f"{data['widgetRendered']}/{data['widgetViews']}"
+        problems.extend(data["widgetProblems"])
+    report.seconds = time.monotonic() - start
+    return report
+
+
+def check_site(root, pages=None, screenshots=None, chromium: str = CHROMIUM,
+               timeout_ms: int = 30000, echo=None) -> list[PageReport]:
+    """Serve ``root``, open each page (default: :func:`find_pages`) and return one report per page.
+
+    ``echo`` (for example ``print``) receives each page's summary as soon as it is done.
+    """
+    from playwright.sync_api import sync_playwright  # imported here: find_pages etc. work without it
+
+    root = Path(root).resolve()
+    pages = find_pages(root) if pages is None else list(pages)
+    reports = []
+    with serve(root) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=LAUNCH_ARGS)
+        try:
+            for page in pages:
+                shot = Path(screenshots) / screenshot_name(page) if screenshots is not None else None
+                # A fresh context per page: every page is checked as a first visit (empty storage).
+                context = browser.new_context(viewport=VIEWPORT, service_workers="block")
+                try:
+                    report = check_page(context, root, base, page, shot, timeout_ms)
+                finally:
+                    context.close()
+                reports.append(report)
+                if echo is not None:
+                    echo(report.summary())
+        finally:
+            browser.close()
+    return reports
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", default=str(REPO / "_build" / "html"), help="the built HTML book")
+    parser.add_argument("--screenshots", default=str(REPO / "_build" / "screenshots"),
+                        help="folder for one full-page PNG per page")
+    parser.add_argument("--chromium", default=CHROMIUM, help="the Chromium binary (default %(default)s)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per page for loading and rendering")
+    parser.add_argument("pages", nargs="*", help="pages to check, relative to --root (default: all)")
+    args = parser.parse_args(argv)
+    root = Path(args.root)
+    if not (root / "index.html").is_file() and not args.pages:
+        print(f"check_pages: no book at {root} (no index.html); run `make book` first", file=sys.stderr)
+        return 2
+    if not Path(args.chromium).is_file():
+        print(f"check_pages: no Chromium at {args.chromium}; run scripts/ensure_chromium.sh", file=sys.stderr)
+        return 2
+    pages = args.pages or find_pages(root)
+    print(f"check_pages: {len(pages)} pages under {root}, screenshots in {args.screenshots}")
+    reports = check_site(root, pages, args.screenshots, args.chromium, int(args.timeout * 1000), echo=print)
+    bad = [r for r in reports if not r.ok]
+    for report in bad:
+        for problem in report.problems:
+            print(f"FAIL {report.page}: {problem}")
+    total = sum(len(r.problems) for r in reports)
+    print(f"check_pages: {len(reports) - len(bad)}/{len(reports)} pages pass; {total} problems")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

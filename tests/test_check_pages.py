@@ -1,0 +1,148 @@
+"""The browser check of the built book (scripts/check_pages.py) can fail.
+
+Two tiny local pages, no book needed: a good one must pass, and a bad one (raw
+``$x$``, a broken link, a missing image, a JavaScript error, a CDN script, a widget
+view that never renders) must
+fail with one problem of each kind, the page named. Needs Debian's Chromium
+(``scripts/ensure_chromium.sh``) and Playwright; outside CI the browser test is
+skipped when they are absent, in CI (``CI`` set) it must run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import struct
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "check_pages.py"
+spec = importlib.util.spec_from_file_location("check_pages", SCRIPT)
+check_pages = importlib.util.module_from_spec(spec)
+sys.modules.setdefault("check_pages", check_pages)  # dataclasses look their module up here
+spec.loader.exec_module(check_pages)
+
+
+def _png(width: int = 3, height: int = 2) -> bytes:
+    """A valid RGB PNG, written with the standard library."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    raw = b"".join(b"\x00" + b"\x80\x20\x20" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+GOOD = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>good</title></head><body>
+<h1 id="top">A good page</h1>
+<p>Plain prose with no TeX, a <a href="#top">same-page anchor</a>, a
+<a href="other.html#part-two">link to another page's anchor</a>, a <a href="sub/">folder index</a>
+and an <a href="https://example.org/paper">external link</a> that is counted, not followed.</p>
+<pre>code may hold $x$ and \\(y\\) freely</pre>
+<p>Inline <code>$z$</code> code is fine too.</p>
+<img src="fig.png" alt="a figure">
+</body></html>
+"""
+
+OTHER = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>other</title></head><body>
+<h2 id="part-two">Part two</h2><p>Nothing to see.</p></body></html>
+"""
+
+BAD = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>bad</title>
+<script src="https://cdn.example.org/lib.js"></script></head><body>
+<h1>A bad page</h1>
+<p>The variance is $x$ here, untypeset.</p>
+<p><a href="missing.html">a page that does not exist</a> and
+<a href="other.html#no-such-anchor">an anchor that does not exist</a>.</p>
+<img src="no-such-figure.png" alt="missing">
+<div class="cell_output"><script type="application/vnd.jupyter.widget-view+json">{"version_major": 2, "version_minor": 0, "model_id": "abc123"}</script></div>
+<script>window.undefinedFunctionForTheCheck();</script>
+</body></html>
+"""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("site")
+    (root / "good.html").write_text(GOOD)
+    (root / "other.html").write_text(OTHER)
+    (root / "bad.html").write_text(BAD)
+    (root / "fig.png").write_bytes(_png())
+    (root / "sub").mkdir()
+    (root / "sub" / "index.html").write_text(OTHER)
+    (root / "_static").mkdir()
+    (root / "_static" / "skipped.html").write_text(BAD)
+    return root
+
+
+def test_find_pages_skips_underscore_folders(site):
+    assert check_pages.find_pages(site) == ["bad.html", "good.html", "other.html", "sub/index.html"]
+    assert check_pages.screenshot_name("sub/index.html") == "sub__index.png"
+
+
+def test_raw_math_pattern():
+    assert check_pages.raw_math_problems("no math at all, costs nothing") == []
+    for raw in ("the $x$ value", "a $$y$$ block", r"inline \(a\)", r"display \[b\]", r"left \frac{1}{2} over"):
+        assert check_pages.raw_math_problems(raw), raw
+
+
+def test_spelled_out_greek_in_typeset_math():
+    assert check_pages.greek_name_problems([r"\alpha_t \sigma_{t-1} + \lambda", r"\text{alpha} \theta"]) == []
+    found = check_pages.greek_name_problems([r"\alpha_{t} alpha_{t-1} \lambda", r"x + sigma_{t}"])
+    assert len(found) == 2 and "'alpha'" in found[0] and "'sigma'" in found[1]
+
+
+def test_redirect_stub_is_recognised(tmp_path):
+    stub = tmp_path / "index.html"
+    stub.write_text('<meta http-equiv="Refresh" content="0; url=book/intro.html" />')
+    assert check_pages.meta_refresh_target(stub) == "book/intro.html"
+    stub.write_text("<p>no redirect here</p>")
+    assert check_pages.meta_refresh_target(stub) is None
+
+
+def _browser_available() -> bool:
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("CI is set but playwright is not installed (pip install -e '.[test]')")
+        return False
+    if not Path(check_pages.CHROMIUM).is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but {check_pages.CHROMIUM} is missing (run scripts/ensure_chromium.sh)")
+        return False
+    return True
+
+
+def test_checker_passes_good_page_and_fails_bad_one(site, tmp_path):
+    if not _browser_available():
+        pytest.skip("headless Chromium or playwright is absent (scripts/ensure_chromium.sh; outside CI only)")
+    shots = tmp_path / "shots"
+    # A short timeout: the bad page's widget view never renders and is waited for half of it.
+    reports = {r.page: r for r in check_pages.check_site(site, ["good.html", "bad.html"], shots, timeout_ms=6000)}
+
+    good = reports["good.html"]
+    assert good.problems == [], good.problems
+    assert good.images == 1
+    assert good.links_checked == 3 and good.links_external == 1
+    assert (shots / "good.png").stat().st_size > 0
+
+    bad = reports["bad.html"]
+    assert not bad.ok
+    text = "\n".join(bad.problems)
+    expected = {
+        "raw $x$": "untypeset math '$x$'",
+        "missing page": "broken link 'missing.html'",
+        "missing anchor": "no anchor #no-such-anchor in other.html",
+        "missing image": "missing figure: <img src='no-such-figure.png'>",
+        "JavaScript error": "JavaScript error",
+        "CDN script": "tried to fetch a non-local script: https://cdn.example.org/lib.js",
+        "unrendered widget": "widget view 1 (model abc123) did not render",
+    }
+    for what, needle in expected.items():
+        assert needle in text, f"{what} not reported; problems were:\n{text}"
+    # One line per problem, each naming what is wrong on this page (no blank lines).
+    assert all(p.strip() and "\n" not in p for p in bad.problems)
+    assert "FAIL bad.html" in bad.summary() and bad.widgets == "0/1"
