@@ -28,8 +28,8 @@ import torch
 
 from ._checks import as_int, as_tensor, broadcast, one_of
 from .schedule import as_schedule
-from .student import INITS, coarse_multipliers, training_weights
-from .teacher import composite, teacher_multipliers, vector_norms
+from .student import INITS, _weights, coarse_multipliers
+from .teacher import _multipliers, composite, vector_norms
 from .trees import MergeTree, count_trees, merge_value
 
 METHODS = ("auto", "enumerate", "approximate")
@@ -48,6 +48,9 @@ ENUMERATION_CHUNK = 2**22
 PARETO_MAX_POINTS = 20000
 """The Pareto DP refuses to continue when one interval keeps more vectors than this."""
 
+ENGINES = ("auto", "numba", "torch")
+"""Private ``_engine`` choices of :func:`interval_dp` (which code runs a scalar min/max DP)."""
+
 TOLERANCE = 1e-12
 """Relative tolerance used to decide on which side of ``T`` the tree values lie."""
 
@@ -64,8 +67,8 @@ def _inputs(schedule, lam, ctau, init):
     shape = lam.shape
     lam, ctau = lam.reshape(-1), ctau.reshape(-1)
     n = sch.num_steps
-    r = teacher_multipliers(sch, lam)                       # (B, N), entry j: step j+1
-    w = training_weights(sch, lam, ctau)                    # (B, N+1), entry t: time t
+    r = _multipliers(sch, lam)                              # (B, N), entry j: step j+1
+    w = _weights(sch, lam, ctau)                            # (B, N+1), entry t: time t
     s0 = None
     if init != "warm":
         B = lam.numel()
@@ -160,7 +163,8 @@ def _flat_index(index, shape):
     return flat
 
 
-def interval_dp(schedule, lam, ctau, opt: str = "min", init: str = "warm", pointers: bool = True) -> IntervalDP:
+def interval_dp(schedule, lam, ctau, opt: str = "min", init: str = "warm", pointers: bool = True,
+                *, _engine: str = "auto") -> IntervalDP:
     """R11: the least (``opt="min"``) or largest (``"max"``) one-step value over all merge trees.
 
     Batched over the broadcast of ``lam`` and ``ctau``. With ``opt="target"``
@@ -168,13 +172,30 @@ def interval_dp(schedule, lam, ctau, opt: str = "min", init: str = "warm", point
     ``T(s, t)``: a heuristic that returns the value of a real tree, used to
     certify mixed phases and as the approximate method of :func:`optimal_tree`.
     ``pointers=False`` skips the back-pointers (values only, faster; no :meth:`~IntervalDP.tree`).
+
+    One (variance, budget) pair with ``opt="min"`` or ``"max"`` on the CPU runs
+    a compiled numba kernel (:func:`_numba_extremes`) when numba is importable
+    (the first call compiles it, about a second), else the torch code. The
+    private ``_engine`` (``"auto"``, ``"numba"``, ``"torch"``) forces one path, for tests and benchmarks.
     """
     opt = one_of(opt, "opt", OPTS)
     if not isinstance(pointers, bool):
         raise TypeError(f"pointers must be a bool, got {pointers!r}")
+    _engine = one_of(_engine, "_engine", ENGINES)
     sch, r, w, s0, shape, _, _ = _inputs(schedule, lam, ctau, init)
     n = sch.num_steps
     B = r.shape[0]
+    if _engine != "torch" and opt != "target" and B == 1 and r.device.type == "cpu":
+        out = _numba_extremes(r, w, s0, n, opt)
+        if out is not None:
+            VG, KK = out
+            kv, kg = (KK[0], KK[1]) if pointers else (None, None)
+            return IntervalDP(sch, opt, init, VG[0, :, n, 0].reshape(shape), VG[0].reshape(shape + VG.shape[2:]),
+                              VG[1].reshape(shape + VG.shape[2:]), kv, kg, tuple(shape))
+        if _engine == "numba":
+            raise RuntimeError("_engine='numba' needs the numba package, which is not importable")
+    elif _engine == "numba":
+        raise ValueError("_engine='numba' serves only one (variance, budget) pair on the CPU with opt 'min' or 'max'")
     if not pointers and opt != "target" and B >= BATCH_LAYOUT_MIN:
         value = _values_batch_last(r, w, s0, n, opt)
         return IntervalDP(sch, opt, init, value.reshape(shape), None, None, None, None, tuple(shape))
@@ -275,6 +296,114 @@ def _extremes_with_pointers(r, w, s0, n, opt):
         VG.as_strided((2, B, ns), (plane - L * n, sq, m), L * (n + 1)).copy_(torch.stack([best, gbest]))
         KK.as_strided((2, B, ns), (plane - L * n, sq, m), L * (n + 1)).copy_(torch.stack([pick + 1, gpick]))
     return VG, KK
+
+
+_NUMBA_KERNEL = None
+
+
+def _numba_kernel():
+    """The compiled scalar min/max kernel, built on first use; ``False`` when numba is not importable.
+
+    numba is imported here, not at module level, so that ``import lineardistill`` stays quick.
+    """
+    global _NUMBA_KERNEL
+    if _NUMBA_KERNEL is None:
+        try:
+            import numba
+            from llvmlite import ir
+            from numba.core import types
+            from numba.extending import intrinsic
+        except ImportError:
+            _NUMBA_KERNEL = False
+            return _NUMBA_KERNEL
+
+        @intrinsic
+        def fma(typingctx, x, y, z):
+            """``x * y + z`` rounded once, as torch.addcmul computes it on CPUs with FMA."""
+            sig = types.float64(types.float64, types.float64, types.float64)
+
+            def codegen(context, builder, signature, args):
+                d = ir.DoubleType()
+                fn = builder.module.declare_intrinsic("llvm.fma", [d], ir.FunctionType(d, [d, d, d]))
+                return builder.call(fn, args)
+
+            return sig, codegen
+
+        @numba.njit(cache=False)
+        def kernel(r, w, s0, warm, is_min, V, G, KV, KG):
+            # V[t, u] = V(u, t), G[s, u] = G(s, u); KV[t, s] = u - s of the first child of V(s, t);
+            # KG[s, t] = 0 for the single operator V(s, t), else the length of the last part.
+            # Operations, their rounding (the addcmul of torch is one fused multiply-add) and the
+            # tie-breaks (first index wins) are those of _extremes_with_pointers, so the tables agree bit for bit.
+            n = r.shape[0]
+            for t in range(1, n + 1):
+                V[t, t - 1] = r[t - 1]
+                G[t - 1, t] = r[t - 1]
+            for L in range(2, n + 1):
+                for s in range(n - L + 1):
+                    t = s + L
+                    wt = w[t]
+                    omw = 1.0 - wt
+                    start = 0.0 if warm else wt * s0[s, t]
+                    best = 0.0
+                    pick = 0
+                    bestp = 0.0
+                    pickp = 0
+                    for k in range(1, L):
+                        a = V[t, s + k]
+                        b = G[s, s + k]
+                        prod = a * b
+                        if warm:
+                            cand = fma(omw, b, wt) * a
+                        else:
+                            cand = fma(omw, prod, start)
+                        if k == 1:
+                            best, pick, bestp, pickp = cand, 1, prod, 1
+                        elif is_min:
+                            if cand < best:
+                                best, pick = cand, k
+                            if prod < bestp:
+                                bestp, pickp = prod, k
+                        else:
+                            if cand > best:
+                                best, pick = cand, k
+                            if prod > bestp:
+                                bestp, pickp = prod, k
+                    V[t, s] = best
+                    KV[t, s] = pick
+                    if (bestp < best) if is_min else (bestp > best):
+                        G[s, t] = bestp
+                        KG[s, t] = pickp
+                    else:
+                        G[s, t] = best
+                        KG[s, t] = 0
+
+        _NUMBA_KERNEL = kernel
+    return _NUMBA_KERNEL
+
+
+def _numba_extremes(r, w, s0, n, opt):
+    """:func:`_extremes_with_pointers` for a batch of one, by the numba kernel; ``None`` without numba.
+
+    Returns ``(VG, KK)`` in the same layout (shapes ``(2, 1, N+1, N+1)``).
+    """
+    kernel = _numba_kernel()
+    if kernel is False:
+        return None
+    import numpy as np
+
+    vg = np.zeros((2, 1, n + 1, n + 1))
+    kk = np.zeros((2, 1, n + 1, n + 1), dtype=np.int64)
+    r_np = r[0].detach().to(torch.float64).contiguous().numpy()
+    w_np = w[0].detach().to(torch.float64).contiguous().numpy()
+    warm = s0 is None
+    s0_np = _NO_START if warm else s0[0].detach().to(torch.float64).contiguous().numpy()
+    kernel(r_np, w_np, s0_np, warm, opt == "min", vg[0, 0], vg[1, 0], kk[0, 0], kk[1, 0])
+    return torch.from_numpy(vg).to(r.dtype), torch.from_numpy(kk)
+
+
+_NO_START = torch.zeros(1, 1, dtype=torch.float64).numpy()
+"""Placeholder for the kernel's ``s0`` argument under the warm start (one compiled signature for all inits)."""
 
 
 def _values_batch_last(r, w, s0, n, opt):

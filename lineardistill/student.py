@@ -27,7 +27,7 @@ import torch
 
 from ._checks import _show, as_int, as_tensor, broadcast, one_of
 from .schedule import as_schedule
-from .teacher import teacher_multipliers, vector_norms
+from .teacher import _norms, teacher_multipliers
 
 INITS = ("warm", "zero", "identity", "teacher", "coarse")
 """Starting operators a student can be trained from (see :func:`initial_value`)."""
@@ -46,8 +46,12 @@ def training_weights(schedule, lam, ctau) -> torch.Tensor:
     ``w_t`` is the weight the trained student keeps on its starting operator.
     """
     s = as_schedule(schedule)
-    lam, ctau = _lam_ctau(s, lam, ctau)
-    return torch.exp(-ctau[..., None] * vector_norms(s, lam) ** 2)
+    return _weights(s, *_lam_ctau(s, lam, ctau))
+
+
+def _weights(s, lam: torch.Tensor, ctau: torch.Tensor) -> torch.Tensor:
+    """R6 weights on an already validated schedule and broadcast (lam, ctau) tensors."""
+    return torch.exp(-ctau[..., None] * _norms(s, lam) ** 2)
 
 
 def coarse_multipliers(schedule, lam) -> torch.Tensor:

@@ -53,8 +53,12 @@ def signal_noise_vectors(schedule, lam) -> torch.Tensor:
 def vector_norms(schedule, lam) -> torch.Tensor:
     """R3: ``||v_t|| = sqrt(alpha_t^2 lam + sigma_t^2)``, the standard deviation of ``z_t``, t = 0..N."""
     s = as_schedule(schedule)
-    lam = _variances(lam, s)
-    return torch.sqrt(s.alphas**2 * lam + s.sigmas**2)
+    return _norms(s, as_tensor(lam, "lam", positive=True, device=s.alphas.device))
+
+
+def _norms(s, lam: torch.Tensor) -> torch.Tensor:
+    """R3 norms on an already validated schedule and variance tensor."""
+    return torch.sqrt(s.alphas**2 * lam[..., None] + s.sigmas**2)
 
 
 def step_angles(schedule, lam) -> torch.Tensor:
@@ -84,8 +88,13 @@ def teacher_multipliers(schedule, lam) -> torch.Tensor:
     entry ``j`` is the step from time ``j + 1`` to time ``j``.
     """
     s = as_schedule(schedule)
-    lam = _variances(lam, s)
+    return _multipliers(s, as_tensor(lam, "lam", positive=True, device=s.alphas.device))
+
+
+def _multipliers(s, lam: torch.Tensor) -> torch.Tensor:
+    """R2 on an already validated schedule and variance tensor (callers that checked them skip the checks)."""
     a0, a1, s0, s1 = s.alphas[:-1], s.alphas[1:], s.sigmas[:-1], s.sigmas[1:]
+    lam = lam[..., None]
     return (a0 * a1 * lam + s0 * s1) / (a1**2 * lam + s1**2)
 
 

@@ -282,3 +282,123 @@ def test_large_batch_value_path_matches_the_pointer_path(init):
         fast = interval_dp(sch, lam, ctau, opt, init, pointers=False).value
         slow = interval_dp(sch, lam, ctau, opt, init).value
         torch.testing.assert_close(fast, slow, rtol=1e-13, atol=0)
+
+
+# ------------------------------------------------- compiled (numba) scalar path
+# interval_dp runs one (variance, budget) pair with opt "min"/"max" through a numba kernel; the
+# private keyword _engine forces the numba or the torch code so that the two can be compared.
+OPTS_MIN_MAX = ("min", "max")
+
+
+def scalar_points(seed, count):
+    """``count`` (lam, ctau) pairs as Python floats, from :func:`random_points`."""
+    lam, ctau = random_points(seed, count)
+    return list(zip(lam.tolist(), ctau.tolist()))
+
+
+@pytest.mark.parametrize("init", INITS)
+@pytest.mark.parametrize("opt", OPTS_MIN_MAX)
+@pytest.mark.parametrize("name", sorted(SCHEDULES))
+@pytest.mark.parametrize("n", [2, 3, 8, 33])
+def test_numba_path_matches_torch_path(n, name, opt, init):
+    pytest.importorskip("numba")
+    sch = SCHEDULES[name](n)
+    for lam, ctau in scalar_points(1000 + 7 * n, 4):
+        fast = interval_dp(sch, lam, ctau, opt, init, _engine="numba")
+        ref = interval_dp(sch, lam, ctau, opt, init, _engine="torch")
+        assert fast.value.shape == ref.value.shape == ()
+        torch.testing.assert_close(fast.value, ref.value, rtol=1e-13, atol=0)
+        torch.testing.assert_close(fast.V, ref.V, rtol=1e-13, atol=0)
+        torch.testing.assert_close(fast.G, ref.G, rtol=1e-13, atol=0)
+        assert fast.split_v.dtype == ref.split_v.dtype and fast.split_v.shape == ref.split_v.shape
+        assert torch.equal(fast.split_v, ref.split_v) and torch.equal(fast.split_g, ref.split_g)
+        assert fast.tree() == ref.tree()
+
+
+@functools.cache
+def shared_brute_init(name, n, init):
+    """Brute force at 5 random points for (schedule, N, init), computed once per test session."""
+    sch = SCHEDULES[name](n)
+    lam, ctau = random_points(500 + 11 * n, 5)
+    _, values = brute_values(sch, lam, ctau, init)
+    return sch, lam, ctau, values
+
+
+@pytest.mark.parametrize("init", INITS)
+@pytest.mark.parametrize("name", sorted(SCHEDULES))
+@pytest.mark.parametrize("n", [1, 2, 4, 7])
+def test_numba_path_matches_brute_force(n, name, init):
+    pytest.importorskip("numba")
+    sch, lam, ctau, values = shared_brute_init(name, n, init)
+    for i in range(lam.numel()):
+        for opt, expected in (("min", values[:, i].min()), ("max", values[:, i].max())):
+            dp = interval_dp(sch, float(lam[i]), float(ctau[i]), opt, init, _engine="numba")
+            torch.testing.assert_close(dp.value, expected, rtol=1e-12, atol=1e-15)
+            tree = dp.tree()
+            assert tree.lo == 0 and tree.hi == n
+            torch.testing.assert_close(merge_value(tree, sch, lam[i], ctau[i], init), dp.value, rtol=1e-12, atol=1e-15)
+
+
+def test_numba_path_is_the_default_for_one_point_and_keeps_the_interface():
+    pytest.importorskip("numba")
+    sch = ld.Schedule.linear(12)
+    for lam, ctau in ((0.7, 0.3), (torch.tensor([1.4]), 2.0), (torch.tensor([[3.0]]), torch.tensor([0.05]))):
+        auto = interval_dp(sch, lam, ctau, "max", "coarse")
+        ref = interval_dp(sch, lam, ctau, "max", "coarse", _engine="torch")
+        assert auto.value.shape == ref.value.shape and auto.V.shape == ref.V.shape and auto.G.shape == ref.G.shape
+        torch.testing.assert_close(auto.value, ref.value, rtol=1e-13, atol=0)
+        index = (0,) * len(ref.shape)
+        assert auto.tree(index) == ref.tree(index)
+    values_only = interval_dp(sch, 0.7, 0.3, "min", pointers=False)
+    assert values_only.split_v is None and values_only.split_g is None
+    torch.testing.assert_close(values_only.value, interval_dp(sch, 0.7, 0.3, "min", _engine="torch").value,
+                               rtol=1e-13, atol=0)
+    with pytest.raises(ValueError, match="pointers=False"):
+        values_only.tree()
+    # batches and the target rule stay on torch; forcing numba there is refused
+    with pytest.raises(ValueError, match="_engine"):
+        interval_dp(sch, [0.5, 1.5], 1.0, "min", _engine="numba")
+    with pytest.raises(ValueError, match="_engine"):
+        interval_dp(sch, 0.5, 1.0, "target", _engine="numba")
+    with pytest.raises(ValueError, match="_engine"):
+        interval_dp(sch, 0.5, 1.0, "min", _engine="fast")
+
+
+def test_torch_fallback_without_numba(monkeypatch):
+    from lineardistill import dp as dp_module
+
+    monkeypatch.setattr(dp_module, "_NUMBA_KERNEL", False)       # as if `import numba` had failed
+    sch = ld.Schedule.cosine(9)
+    auto = interval_dp(sch, 1.3, 0.4, "min", "teacher")
+    ref = interval_dp(sch, 1.3, 0.4, "min", "teacher", _engine="torch")
+    torch.testing.assert_close(auto.value, ref.value, rtol=0, atol=0)
+    assert auto.tree() == ref.tree()
+    with pytest.raises(RuntimeError, match="numba"):
+        interval_dp(sch, 1.3, 0.4, "min", _engine="numba")
+
+
+def test_importing_the_package_does_not_import_numba():
+    import subprocess
+    import sys
+
+    code = "import sys, lineardistill, lineardistill.dp; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_dispatch_uses_numba_only_for_one_point_min_max(monkeypatch):
+    pytest.importorskip("numba")
+    from lineardistill import dp as dp_module
+
+    calls = []
+    real = dp_module._numba_extremes
+    monkeypatch.setattr(dp_module, "_numba_extremes", lambda *args: calls.append(args[-1]) or real(*args))
+    sch = ld.Schedule.cosine(6)
+    interval_dp(sch, 0.8, 0.5, "min")
+    interval_dp(sch, [0.8], 0.5, "max", "identity")
+    assert calls == ["min", "max"]
+    interval_dp(sch, [0.8, 1.2], 0.5, "min")           # a batch: torch
+    interval_dp(sch, 0.8, 0.5, "target")                # the target rule: torch
+    interval_dp(sch, 0.8, 0.5, "min", _engine="torch")  # forced torch
+    extreme_values(sch, 0.8, 0.5)                       # two scalar DPs: numba
+    assert calls == ["min", "max", "min", "max"]
