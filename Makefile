@@ -75,4 +75,4 @@ assignments: $(VENV)/.book-installed
 	$(BIN)/python scripts/assignments.py demo
 
 clean:
-	rm -rf _build _vendor
+	rm -rf _build _vendor _build_student _student_src assignments_release
