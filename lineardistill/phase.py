@@ -39,12 +39,11 @@ TOLERANCE = 1e-12
 """Relative tolerance (times ``T``) below which two distances count as equal."""
 
 
-def lambda_c(schedule) -> float:
-    """R15: ``max_{1<=t<=N-1} sigma_t (sigma_t - sigma_{t-1}) / (alpha_t (alpha_{t-1} - alpha_t))``.
 
-    For ``lam >= lambda_c`` every teacher step ``r_t`` with ``t <= N-1`` is ``>= 1``.
-    ``0.0`` when ``N = 1`` (no such step); ``inf`` when some step keeps
-    ``alpha`` fixed (a VE schedule: then ``r_t < 1`` for every ``lam``).
+def _threshold(schedule, reduce) -> float:
+    """``reduce`` over t = 1..N-1 of the variance at which ``r_t = 1`` (R15, derived in symbolic.py).
+
+    0.0 when N = 1 (no inner step); inf when some step keeps alpha fixed (VE: r_t < 1 always).
     """
     s = as_schedule(schedule)
     n = s.num_steps
@@ -55,7 +54,16 @@ def lambda_c(schedule) -> float:
     gap = a0 - a1
     if bool((gap <= 0).any()):
         return math.inf
-    return float((s1 * (s1 - s0) / (a1 * gap)).max())
+    return float(reduce(s1 * (s1 - s0) / (a1 * gap)))
+
+def lambda_c(schedule) -> float:
+    """R15: ``max_{1<=t<=N-1} sigma_t (sigma_t - sigma_{t-1}) / (alpha_t (alpha_{t-1} - alpha_t))``.
+
+    For ``lam >= lambda_c`` every teacher step ``r_t`` with ``t <= N-1`` is ``>= 1``.
+    ``0.0`` when ``N = 1`` (no such step); ``inf`` when some step keeps
+    ``alpha`` fixed (a VE schedule: then ``r_t < 1`` for every ``lam``).
+    """
+    return _threshold(schedule, torch.max)
 
 
 def lambda_boot(schedule) -> float:
@@ -65,16 +73,7 @@ def lambda_boot(schedule) -> float:
     which is all the BOOT half of R16 uses; under VP it is ``>= 1``. ``0.0``
     when ``N = 1``; ``inf`` for a VE schedule.
     """
-    s = as_schedule(schedule)
-    n = s.num_steps
-    if n == 1:
-        return 0.0
-    a0, a1 = s.alphas[:n - 1], s.alphas[1:n]
-    s0, s1 = s.sigmas[:n - 1], s.sigmas[1:n]
-    gap = a0 - a1
-    if bool((gap <= 0).any()):
-        return math.inf
-    return float((s1 * (s1 - s0) / (a1 * gap)).min())
+    return _threshold(schedule, torch.min)
 
 
 def boot_value(schedule, lam, ctau) -> torch.Tensor:

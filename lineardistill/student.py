@@ -27,7 +27,7 @@ import torch
 
 from ._checks import _show, as_int, as_tensor, broadcast, one_of
 from .schedule import as_schedule
-from .teacher import _norms, teacher_multipliers
+from .teacher import _multipliers, _norms
 
 INITS = ("warm", "zero", "identity", "teacher", "coarse")
 """Starting operators a student can be trained from (see :func:`initial_value`)."""
@@ -98,18 +98,27 @@ def initial_value(init, first_child, schedule, lam, s: int, t: int) -> torch.Ten
     t = as_int(t, "t", minimum=1, maximum=n)
     s = as_int(s, "s", minimum=0, maximum=t - 1)
     first = as_tensor(first_child, "first_child")
+    if init in ("warm", "zero", "identity"):
+        return _start(init, first, sch, None, s, t)
+    lam = as_tensor(lam, "lam", positive=True, device=sch.alphas.device)
+    return broadcast(lam=_start(init, first, sch, lam, s, t), first_child=first)[0].clone()
+
+
+def _start(init, first, sch, lam, s: int, t: int, r=None) -> torch.Tensor:
+    """``S(0)`` on validated inputs; ``r`` (the teacher multipliers) is reused when the caller has it.
+
+    Returns the value unbroadcast for ``"teacher"`` and ``"coarse"`` (shape of ``lam``).
+    """
     if init == "warm":
         return first
     if init == "zero":
         return torch.zeros_like(first)
     if init == "identity":
         return torch.ones_like(first)
-    lam = as_tensor(lam, "lam", positive=True, device=sch.alphas.device)
     if init == "teacher":
-        value = teacher_multipliers(sch, lam)[..., t - 1]
-    else:
-        value = coarse_multipliers(sch, lam)[..., s, t]
-    return broadcast(lam=value, first_child=first)[0].clone()
+        return (_multipliers(sch, lam) if r is None else r)[..., t - 1]
+    a, sg = sch.alphas, sch.sigmas  # the coarse one-jump operator <v_s, v_t> / ||v_t||^2
+    return (a[s] * a[t] * lam + sg[s] * sg[t]) / (a[t] ** 2 * lam + sg[t] ** 2)
 
 
 def merge_block(child_values, schedule, lam, ctau, s: int, t: int, init: str = "warm") -> torch.Tensor:

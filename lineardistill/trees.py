@@ -22,7 +22,7 @@ import torch
 
 from ._checks import _show, as_int, as_tensor, broadcast, one_of
 from .schedule import as_schedule
-from .student import INITS, _convex, training_weights
+from .student import INITS, _convex, _start, training_weights
 from .teacher import composite, teacher_multipliers, vector_norms
 
 MAX_ENUMERATION_STEPS = 11
@@ -469,20 +469,6 @@ def _seqs_longer(seqs, trees, hi, low):
 
 
 # ---------------------------------------------------------------- evaluation
-def _initial(init, first, r, sch, lam, s, t):
-    if init == "warm":
-        return first
-    if init == "zero":
-        return torch.zeros_like(first)
-    if init == "identity":
-        return torch.ones_like(first)
-    if init == "teacher":
-        return torch.broadcast_to(r[..., t - 1], first.shape)
-    a, sg = sch.alphas, sch.sigmas
-    coarse = (a[s] * a[t] * lam + sg[s] * sg[t]) / (a[t] ** 2 * lam + sg[t] ** 2)
-    return torch.broadcast_to(coarse, first.shape)
-
-
 def merge_value(tree, schedule, lam, ctau, init: str = "warm") -> torch.Tensor:
     """R6/R7 over a whole tree: the final one-step multiplier ``m``, shape ``broadcast(lam, ctau)``.
 
@@ -510,7 +496,7 @@ def merge_value(tree, schedule, lam, ctau, init: str = "warm") -> torch.Tensor:
         product = kids[0]
         for k in kids[1:]:
             product = product * k
-        start = _initial(init, kids[0], r, sch, lam, sub.lo, sub.hi)
+        start = torch.broadcast_to(_start(init, kids[0], sch, lam, sub.lo, sub.hi, r), kids[0].shape)
         values[id(sub)] = _convex(start, product, weights[..., sub.hi])  # merge_values without re-checks
         for c in sub.children:
             values.pop(id(c), None)
