@@ -27,7 +27,9 @@ A page fails, with one line per problem naming the page, when it has
   ``mjx-merror`` element, math markup on a page where MathJax never started or
   did not finish, or a typeset formula that spells a Greek letter's name without
   its backslash (``alpha_{t-1}``, typeset as the letters a-l-p-h-a);
-- an ``<img>`` that did not load (``naturalWidth == 0``);
+- an ``<img>`` that did not load (``naturalWidth == 0``); a figure made by a
+  notebook cell without alt text (empty, or the file name that myst-nb puts
+  there by default) or without a caption;
 - a link to a local page that does not exist, or to an ``#anchor`` that the target
   page does not define (external links are counted, not followed: the check is
   offline);
@@ -229,7 +231,9 @@ ANALYZE_JS = r"""
   // Images.
   out.images = Array.from(document.images).map(img => ({
     src: img.getAttribute('src') || '', url: img.currentSrc || img.src,
-    ok: img.complete && img.naturalWidth > 0}));
+    ok: img.complete && img.naturalWidth > 0, alt: img.getAttribute('alt') || '',
+    output: !!img.closest('.cell_output') && !img.closest('.jupyter-widgets'),  // widget views draw their own images
+    captioned: !!(img.closest('figure') && img.closest('figure').querySelector('figcaption'))}));
   // Links.
   out.links = Array.from(document.querySelectorAll('a[href]')).map(a => ({raw: a.getAttribute('href'), url: a.href}));
   out.ids = Array.from(document.querySelectorAll('[id]')).map(e => e.id)
@@ -311,6 +315,21 @@ def greek_name_problems(formulas: list[str], limit: int = 3) -> list[str]:
         problems.append(f"math spells out Greek letter names in {len(bad) - limit} more formulas")
     return problems
 
+
+
+def figure_text_problems(img: dict) -> list[str]:
+    """A notebook figure needs alt text (not just its file name) and a caption."""
+    if not img.get("output"):
+        return []
+    problems = []
+    alt = img.get("alt", "").strip()
+    name = img["src"].rsplit("/", 1)[-1]
+    shown = _short(img["src"])
+    if not alt or name in alt or alt.endswith((".png", ".svg", ".jpg")):
+        problems.append(f"figure without alt text: <img src={shown!r}> has alt={_short(alt)!r}")
+    if not img.get("captioned"):
+        problems.append(f"figure without a caption: <img src={shown!r}> is not in a captioned <figure>")
+    return problems
 
 def raw_math_problems(text: str, limit: int = 5) -> list[str]:
     """One problem per raw-TeX match in ``text`` (the first ``limit``, then a count)."""
@@ -466,6 +485,7 @@ def check_page(browser_context, root: Path, base: str, page: str, screenshot: Pa
     for img in data["images"]:
         if not img["ok"]:
             problems.append(f"missing figure: <img src={img['src']!r}> did not load (naturalWidth 0)")
+        problems.extend(figure_text_problems(img))
 
     link_issues, report.links_checked, report.links_external = link_problems(
         root, base, report.redirect or page, data["links"], set(data["ids"]))

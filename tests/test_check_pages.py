@@ -146,3 +146,16 @@ def test_checker_passes_good_page_and_fails_bad_one(site, tmp_path):
     # One line per problem, each naming what is wrong on this page (no blank lines).
     assert all(p.strip() and "\n" not in p for p in bad.problems)
     assert "FAIL bad.html" in bad.summary() and bad.widgets == "0/1"
+
+
+def test_notebook_figures_need_alt_text_and_a_caption():
+    """A cell-output image with myst-nb's default alt (its file name) or no caption fails."""
+    good = {"src": "../_images/ab12.png", "alt": "Line plot of the shrinkage against N", "output": True,
+            "captioned": True}
+    assert check_pages.figure_text_problems(good) == []
+    default_alt = dict(good, alt="../_images/ab12.png", captioned=False)
+    problems = check_pages.figure_text_problems(default_alt)
+    assert any("alt text" in p for p in problems) and any("caption" in p for p in problems)
+    assert check_pages.figure_text_problems(dict(good, alt="")) != []
+    # Theme images (logos) are not notebook figures.
+    assert check_pages.figure_text_problems({"src": "logo.png", "alt": "", "output": False}) == []
