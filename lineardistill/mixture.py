@@ -566,12 +566,7 @@ def step_lipschitz(schedule, mixture, lo: float, hi: float, num_points: int = 40
     ``z_t`` coordinate; entry ``t - 1`` belongs to step ``t``.
     """
     sch = as_schedule(schedule)
-    mix = as_mixture(mixture)
-    if mix.dim != 1:
-        raise ValueError(f"step_lipschitz needs a one-dimensional mixture, got d = {mix.dim}")
-    a, b = as_float(lo, "lo"), as_float(hi, "hi")
-    if b <= a:
-        raise ValueError(f"hi must be > lo, got lo={a!r}, hi={b!r}")
+    mix, a, b = _check_line(mixture, lo, hi, "step_lipschitz needs")
     m = as_int(num_points, "num_points", minimum=2)
     grid = torch.linspace(a, b, m, dtype=DTYPE)[:, None]
     return torch.tensor([lipschitz_estimate(lambda z, t=t: mixture_step(z, t, sch, mix), grid)
@@ -727,10 +722,11 @@ def block_errors(schedule, mixture, blocks, *, lo: float, hi: float, num_samples
 
 
 # ------------------------------------------- affine pieces on a line (d = 1)
-def _check_line(mixture, lo, hi):
+def _check_line(mixture, lo, hi, what: str = "piece counts need"):
+    """Validate a one-dimensional mixture and an interval ``lo < hi`` of the line."""
     mix = as_mixture(mixture)
     if mix.dim != 1:
-        raise ValueError(f"piece counts need a one-dimensional mixture, got d = {mix.dim}")
+        raise ValueError(f"{what} a one-dimensional mixture, got d = {mix.dim}")
     a, b = as_float(lo, "lo"), as_float(hi, "hi")
     if b <= a:
         raise ValueError(f"hi must be > lo, got lo={a!r}, hi={b!r}")
