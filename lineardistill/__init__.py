@@ -7,6 +7,7 @@ the theory; this package holds the machinery the book runs.
 
 from ._checks import device
 from .schedule import Schedule
+from .problem import MergeProblem
 from .teacher import (
     composite,
     denoise,
@@ -97,6 +98,7 @@ from .spectra import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "MergeProblem",
     "Schedule",
     "composite",
     "denoise",

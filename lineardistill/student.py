@@ -29,8 +29,7 @@ from ._checks import _show, as_int, as_tensor, broadcast, one_of
 from .schedule import as_schedule
 from .teacher import _multipliers, _norms
 
-INITS = ("warm", "zero", "identity", "teacher", "coarse")
-"""Starting operators a student can be trained from (see :func:`initial_value`)."""
+from .problem import INITS  # noqa: E402  (re-exported: the start rules live with the merge problem)
 
 
 def _lam_ctau(schedule, lam, ctau):

@@ -22,7 +22,8 @@ import torch
 
 from ._checks import _show, as_int, as_tensor, broadcast, one_of
 from .schedule import as_schedule
-from .student import INITS, _convex, _start, training_weights
+from .problem import MergeProblem
+from .student import INITS, training_weights
 from .teacher import composite, teacher_multipliers, vector_norms
 
 MAX_ENUMERATION_STEPS = 11
@@ -469,35 +470,28 @@ def _seqs_longer(seqs, trees, hi, low):
 
 
 # ---------------------------------------------------------------- evaluation
-def merge_value(tree, schedule, lam, ctau, init: str = "warm") -> torch.Tensor:
+def merge_value(tree, schedule, lam=None, ctau=None, init: str = "warm") -> torch.Tensor:
     """R6/R7 over a whole tree: the final one-step multiplier ``m``, shape ``broadcast(lam, ctau)``.
 
-    Nodes are evaluated bottom-up; each merge uses
-    :func:`lineardistill.student.merge_values` with the weight
-    :func:`lineardistill.student.training_weights` at the node's top time and
-    the starting operator chosen by ``init`` (one of :data:`~lineardistill.student.INITS`).
+    Nodes are evaluated bottom-up by the one merge rule,
+    :meth:`lineardistill.problem.MergeProblem.merge`. ``schedule`` is a
+    :class:`~lineardistill.problem.MergeProblem` or a schedule given with
+    ``lam``, ``ctau`` and ``init`` (one of :data:`~lineardistill.problem.INITS`).
     ``tree`` (a MergeTree or its text) must cover ``schedule.num_steps..1``.
     """
-    sch = as_schedule(schedule)
-    init = one_of(init, "init", INITS)
-    tree = as_tree(tree, sch.num_steps)
-    device = sch.alphas.device
-    lam = as_tensor(lam, "lam", positive=True, device=device)
-    ctau = as_tensor(ctau, "ctau", nonnegative=True, device=device)
-    lam, ctau = broadcast(lam=lam, ctau=ctau)
-    r = teacher_multipliers(sch, lam)                 # shape B + (N,)
-    weights = training_weights(sch, lam, ctau)        # shape B + (N+1,)
+    problem = MergeProblem.of(schedule, lam, ctau, init)
+    tree = as_tree(tree, problem.num_steps)
+    r = problem.r                                      # shape batch + (N,)
     values: dict[int, torch.Tensor] = {}
     for sub in tree.postorder():
         if sub.step is not None:
             values[id(sub)] = r[..., sub.step - 1]
             continue
         kids = [values[id(c)] for c in sub.children]
-        product = kids[0]
-        for k in kids[1:]:
-            product = product * k
-        start = torch.broadcast_to(_start(init, kids[0], sch, lam, sub.lo, sub.hi, r), kids[0].shape)
-        values[id(sub)] = _convex(start, product, weights[..., sub.hi])  # merge_values without re-checks
+        rest = kids[1]
+        for k in kids[2:]:
+            rest = rest * k
+        values[id(sub)] = problem.merge(kids[0], rest, sub.lo, sub.hi)
         for c in sub.children:
             values.pop(id(c), None)
     return values[id(tree)].clone()
