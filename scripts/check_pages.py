@@ -46,8 +46,9 @@ A page fails, with one line per problem naming the page, when it has
     that reaches past the right edge of the window without a scroll container
     between it and the article (the whole page would scroll sideways, or the
     part is lost);
-  * at the desktop width, a *table, a cell output or a display equation wider
-    than its container* (it needs a scroll bar there); at the phone width such an
+  * at the desktop width, a *table, a cell output, a display equation or a box
+    (theorem, proof, exercise, admonition) wider than its container or than its
+    own box* (it needs a scroll bar there); at the phone width such an
     element may scroll inside its own box (reachable, not cut), and only the two
     rules above apply;
 
@@ -353,7 +354,8 @@ OVERFLOW_JS = r"""
   }
   // Tables, cell outputs and display equations wider than their container.
   const kinds = [['table', 'table'], ['div.cell_output pre, div.output pre, .cell_output .output_area pre', 'text output'],
-                 ['mjx-container[display="true"]', 'display equation'], ['div.cell_output', 'cell output']];
+                 ['mjx-container[display="true"]', 'display equation'], ['div.cell_output', 'cell output'],
+                 ['div.admonition, div.proof, div.exercise, div.solution', 'theorem or admonition box']];
   const seen = new Set();
   for (const [selector, kind] of kinds) {
     for (const el of root.querySelectorAll(selector)) {
