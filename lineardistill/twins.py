@@ -249,8 +249,10 @@ def ddim_geometry_twin(lams=None, num_steps: int = 8, schedule: str = "cosine", 
     layout = _base_layout(readouts[active], height, legend_px=150)
     fig.update_layout(**layout, sliders=[_slider(labels, "variance λ = ", names, active)])
     fig.update_layout(**_expand(frame_layout(active)))
-    fig.update_xaxes(title_text="signal component α_t √λ", row=1, col=1)
-    fig.update_yaxes(title_text="noise σ_t", scaleanchor="x", scaleratio=1, row=1, col=1)
+    # Equal scales (angles are the point); the axes shrink their domain, not their range, to keep them, so
+    # every frame's ranges are drawn exactly as given.
+    fig.update_xaxes(title_text="signal component α_t √λ", constrain="domain", row=1, col=1)
+    fig.update_yaxes(title_text="noise σ_t", scaleanchor="x", scaleratio=1, constrain="domain", row=1, col=1)
     fig.update_xaxes(title_text="step t (z_t → z_t-1)", dtick=1 if n <= 20 else None, row=2, col=1)
     fig.update_yaxes(title_text="factor", row=2, col=1)
     return Twin(fig, name, height, f"DDIM step geometry for {sch.name}, N = {n}, one frame per variance")

@@ -334,6 +334,12 @@ OVERFLOW_JS = r"""
     }
     return null;
   };
+  const contained = el => {  // inside a box that scrolls (reachable) or clips (reported as clipped)
+    for (let p = el.parentElement; p && p !== root.parentElement; p = p.parentElement) {
+      if (getComputedStyle(p).overflowX !== 'visible') return true;
+    }
+    return false;
+  };
   const all = Array.from(root.querySelectorAll('*')).filter(el => !skip(el));
   for (const el of all) {
     const cs = getComputedStyle(el);
@@ -344,7 +350,7 @@ OVERFLOW_JS = r"""
   }
   for (const el of all) {
     const r = el.getBoundingClientRect();
-    if (r.right > vw + 1 && r.width > 0 && !scrollAncestor(el) && !hidden(el)) {
+    if (r.right > vw + 1 && r.width > 0 && !contained(el) && !hidden(el)) {
       // Report the outermost offender only.
       const parent = el.parentElement;
       const pr = parent ? parent.getBoundingClientRect() : null;
@@ -390,12 +396,15 @@ async ([timeoutMs]) => {
 }
 """
 
-# What the reader sees of a drawn plotly figure: its plot area (paths, points, axes) and titles.
+# What the reader sees of a drawn plotly figure: the drawn lines, points and bars (their SVG geometry) and
+# the title text; not the slider's own readout, which changes whenever the slider moves.
 TWIN_SIGNATURE_JS = r"""
 (el) => {
-  const parts = Array.from(el.querySelectorAll('.cartesianlayer, .infolayer .gtitle, .slider-container .slider-current-value'))
-      .map(e => e.outerHTML);
-  return parts.join('\n');
+  const geometry = Array.from(el.querySelectorAll('.scatterlayer path.js-line, .scatterlayer path.point, '
+                                                  + '.barlayer path, .scatterlayer .points path'))
+      .map(e => (e.getAttribute('d') || '') + '@' + (e.getAttribute('transform') || ''));
+  const titles = Array.from(el.querySelectorAll('.infolayer .gtitle')).map(e => e.textContent);
+  return JSON.stringify([geometry, titles]);
 }
 """
 
