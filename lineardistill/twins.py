@@ -116,7 +116,7 @@ class Twin:
                              separators=(",", ":"), sort_keys=True)
         payload = payload.replace("</", "<\\/")  # never close the script tag early
         missing = ("This live figure is drawn by plotly.js, which the HTML book serves. In a notebook, "
-                   "use the explorer above (it needs a running kernel) or call .figure.show() on this object.")
+                   "call .figure.show() on this object, or use the chapter's explorer (it needs a running kernel).")
         return (
             f'<div class="{TWIN_CLASS}" id="{self.name}" style="width:100%;height:{self.height}px" '
             f'role="figure" aria-label="{html.escape(self.description)}"></div>\n'
