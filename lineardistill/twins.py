@@ -156,13 +156,13 @@ def _slider(labels, prefix: str, frame_names, active: int) -> dict:
 
 
 def _base_layout(title: str, height: int, legend_px: int = 120) -> dict:
-    """Title on top; under the plot the slider (about 90 px), then the legend (``legend_px`` tall)."""
-    top, bottom = 70, 110 + legend_px
+    """Title on top; under the plot the slider with its ticks (about 140 px), then the legend (``legend_px`` tall)."""
+    top, bottom = 95, 150 + legend_px
     plot_height = height - top - bottom
     return {"title": {"text": title, "font": {"size": 14}}, "height": height, "autosize": True,
             "margin": {"l": 55, "r": 15, "t": top, "b": bottom}, "font": {"size": 13}, "template": "plotly_white",
             "legend": {"orientation": "h", "x": 0, "xanchor": "left", "yanchor": "top",
-                       "y": -110 / plot_height}}
+                       "y": -150 / plot_height}}
 
 
 # ------------------------------------------------------------ chapter 2
