@@ -199,3 +199,10 @@ def test_stored_text_outputs_fit_100_characters_a_line(notebook):
                 if len(line) > MAX_LINE:
                     long.append(f"cell {index}: {len(line)} characters: {line[:60]}...")
     assert not long, f"{notebook.name}: text output lines over {MAX_LINE} characters:\n" + "\n".join(long)
+
+
+def test_introduction_clones_the_configured_repository():
+    intro = json.loads((ROOT / "book" / "intro.ipynb").read_text(encoding="utf-8"))
+    text = "\n".join("".join(c["source"]) for c in intro["cells"] if c["cell_type"] == "markdown")
+    assert f"git clone {URL}.git" in text
+    assert "<this repository>" not in text
