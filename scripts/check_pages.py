@@ -35,9 +35,33 @@ A page fails, with one line per problem naming the page, when it has
   offline);
 - widget views (``application/vnd.jupyter.widget-view+json``) that the widget
   manager did not render into visible ``.jupyter-widgets`` elements, or rendered
-  as "Error displaying widget".
+  as "Error displaying widget";
+- horizontal overflow, checked at two widths, a desktop (1280 px) and a phone
+  (390 px) viewport (:data:`WIDTHS`):
 
-A full-page screenshot of each page goes to ``<screenshots>/<page>.png`` (the
+  * *clipped* content, at either width: an element of the page's article whose
+    ``overflow-x`` is ``hidden`` or ``clip`` while its content is wider than its
+    box (the reader cannot reach the cut part);
+  * content *beyond the viewport*, at either width: an element of the article
+    that reaches past the right edge of the window without a scroll container
+    between it and the article (the whole page would scroll sideways, or the
+    part is lost);
+  * at the desktop width, a *table, a cell output, a display equation or a box
+    (theorem, proof, exercise, admonition) wider than its container or than its
+    own box* (it needs a scroll bar there); at the phone width such an
+    element may scroll inside its own box (reachable, not cut), and only the two
+    rules above apply;
+
+- a Binder or Colab launch link that does not open a notebook of this repository:
+  its organisation, repository or branch differ from ``repository`` in
+  ``_config.yml``, or the file it names does not exist in the checkout (see
+  :func:`launch_link_problems`);
+- a kernel-free twin (a plotly figure, ``.ld-twin`` or ``.js-plotly-plot``) that
+  did not draw, has no slider, or whose drawn figure does not change when the
+  check clicks near the far end of its slider's rail with the mouse.
+
+A full-page screenshot of each page goes to ``<screenshots>/<page>.png`` at the
+desktop width and ``<screenshots>/<page>@390.png`` at the phone width (the
 page's path with ``/`` replaced by ``__``). Exit status 0 when every page passes,
 1 when any problem was found, 2 on a usage error.
 """
@@ -71,6 +95,9 @@ LAUNCH_ARGS = [
 ]
 LOCAL_HOST = "127.0.0.1"
 VIEWPORT = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+WIDTHS = (VIEWPORT, PHONE)
+"""The desktop and phone viewports at which the overflow rules are checked."""
 
 # Raw TeX left in the text: $...$ (not spanning lines), $$, \( \) \[ \], or a TeX command.
 RAW_MATH = re.compile(
@@ -162,9 +189,11 @@ def meta_refresh_target(path: Path) -> str | None:
     return match.group(1) if match else None
 
 
-def screenshot_name(page: str) -> str:
+def screenshot_name(page: str, width: int | None = None) -> str:
+    """``sub/page.html`` -> ``sub__page.png`` (desktop) or ``sub__page@390.png`` (another width)."""
     stem = page[:-5] if page.endswith(".html") else page
-    return stem.replace("/", "__") + ".png"
+    suffix = "" if width in (None, VIEWPORT["width"]) else f"@{width}"
+    return stem.replace("/", "__") + suffix + ".png"
 
 
 # ------------------------------------------------------------------ in-page analysis (JavaScript)
@@ -270,6 +299,184 @@ ANALYZE_JS = r"""
 """
 
 
+OVERFLOW_JS = r"""
+() => {
+  // The article: the part of the page a reader reads (the theme's sidebars and header are not checked).
+  const root = document.querySelector('#main-content article') || document.querySelector('article')
+            || document.querySelector('main') || document.body;
+  const vw = document.documentElement.clientWidth;
+  const out = {width: vw, clipped: [], beyond: [], wide: [], scrolled: 0,
+               pageScroll: document.documentElement.scrollWidth > vw + 1};
+  const name = el => {
+    let s = el.tagName.toLowerCase();
+    if (el.id) s += '#' + el.id;
+    const cls = (typeof el.className === 'string' ? el.className : '').split(/\s+/).filter(Boolean).slice(0, 2);
+    if (cls.length) s += '.' + cls.join('.');
+    const text = (el.textContent || '').replace(/\s+/g, ' ').trim().slice(0, 60);
+    return text ? `${s} ("${text}")` : s;
+  };
+  const hidden = el => {
+    for (let p = el; p && p !== document.body; p = p.parentElement) {
+      if (p.tagName === 'DETAILS' && !p.open && p !== el) return true;
+      const cs = getComputedStyle(p);
+      if (cs.display === 'none' || cs.visibility === 'hidden') return true;
+    }
+    const r = el.getBoundingClientRect();
+    return r.width === 0 || r.height === 0;
+  };
+  // Not content: MathJax's copy for screen readers (clipped to 1 px on purpose), the inside of a plotly
+  // figure (an SVG drawing), and the theme's visually hidden helpers.
+  const skip = el => !!el.closest('mjx-assistive-mml, .js-plotly-plot, .sr-only, .visually-hidden, script, style');
+  const scrolls = cs => cs.overflowX === 'auto' || cs.overflowX === 'scroll';
+  const scrollAncestor = el => {
+    for (let p = el.parentElement; p && p !== root.parentElement; p = p.parentElement) {
+      if (scrolls(getComputedStyle(p))) return p;
+    }
+    return null;
+  };
+  const contained = el => {  // inside a box that scrolls (reachable) or clips (reported as clipped)
+    for (let p = el.parentElement; p && p !== root.parentElement; p = p.parentElement) {
+      if (getComputedStyle(p).overflowX !== 'visible') return true;
+    }
+    return false;
+  };
+  const all = Array.from(root.querySelectorAll('*')).filter(el => !skip(el));
+  for (const el of all) {
+    const cs = getComputedStyle(el);
+    if ((cs.overflowX === 'hidden' || cs.overflowX === 'clip') && el.clientWidth > 0
+        && el.scrollWidth > el.clientWidth + 1 && !hidden(el)) {
+      out.clipped.push(`${name(el)} shows ${el.clientWidth} of ${el.scrollWidth} px (overflow-x: ${cs.overflowX})`);
+    }
+  }
+  for (const el of all) {
+    const r = el.getBoundingClientRect();
+    if (r.right > vw + 1 && r.width > 0 && !contained(el) && !hidden(el)) {
+      // Report the outermost offender only.
+      const parent = el.parentElement;
+      const pr = parent ? parent.getBoundingClientRect() : null;
+      if (pr && pr.right > vw + 1 && parent !== root && root.contains(parent) && !skip(parent)) continue;
+      out.beyond.push(`${name(el)} reaches ${Math.round(r.right)} px, past the ${vw} px window`);
+    }
+  }
+  // Tables, cell outputs and display equations wider than their container.
+  const kinds = [['table', 'table'], ['div.cell_output pre, div.output pre, .cell_output .output_area pre', 'text output'],
+                 ['mjx-container[display="true"]', 'display equation'], ['div.cell_output', 'cell output'],
+                 ['div.admonition, div.proof, div.exercise, div.solution', 'theorem or admonition box']];
+  const seen = new Set();
+  for (const [selector, kind] of kinds) {
+    for (const el of root.querySelectorAll(selector)) {
+      if (seen.has(el) || skip(el) || hidden(el)) continue;
+      seen.add(el);
+      const parent = el.parentElement;
+      const pcs = getComputedStyle(parent);
+      const room = parent.clientWidth - parseFloat(pcs.paddingLeft) - parseFloat(pcs.paddingRight);
+      const width = el.getBoundingClientRect().width;
+      const inner = el.scrollWidth - el.clientWidth;
+      if (inner > 1 || width > room + 1) {
+        const box = scrolls(getComputedStyle(el)) ? el : scrollAncestor(el);
+        out.wide.push({kind: kind, what: name(el), need: Math.round(Math.max(el.scrollWidth, width)),
+                       room: Math.round(inner > 1 ? el.clientWidth : room), scrolls: !!box});
+      }
+    }
+  }
+  return out;
+}
+"""
+
+TWINS_JS = r"""
+async ([timeoutMs]) => {
+  const twins = Array.from(document.querySelectorAll('.ld-twin, .js-plotly-plot'))
+      .filter((el, i, all) => !all.some(o => o !== el && o.contains(el)));
+  const t0 = Date.now();
+  const drawn = el => !!el.querySelector('.main-svg');
+  while (twins.some(el => !drawn(el)) && Date.now() - t0 < timeoutMs) await new Promise(r => setTimeout(r, 100));
+  return twins.map((el, i) => ({index: i, id: el.id || '', drawn: drawn(el),
+                                text: (el.textContent || '').trim().slice(0, 120),
+                                sliders: el.querySelectorAll('.slider-container').length}));
+}
+"""
+
+# What the reader sees of a drawn plotly figure: the drawn lines, points and bars (their SVG geometry) and
+# the title text; not the slider's own readout, which changes whenever the slider moves.
+TWIN_SIGNATURE_JS = r"""
+(el) => {
+  const geometry = Array.from(el.querySelectorAll('.scatterlayer path.js-line, .scatterlayer path.point, '
+                                                  + '.barlayer path, .scatterlayer .points path'))
+      .map(e => (e.getAttribute('d') || '') + '@' + (e.getAttribute('transform') || ''));
+  const titles = Array.from(el.querySelectorAll('.infolayer .gtitle')).map(e => e.textContent);
+  return JSON.stringify([geometry, titles]);
+}
+"""
+
+
+def overflow_problems(result: dict, desktop: bool, limit: int = 8) -> list[str]:
+    """Problems from :data:`OVERFLOW_JS`'s ``result`` at one width (``desktop``: the stricter rules)."""
+    width = result["width"]
+    at = f"at {width} px"
+    problems = [f"clipped {at}: {c}" for c in result["clipped"]]
+    problems += [f"beyond the window {at}: {b}" for b in result["beyond"]]
+    for w in result["wide"]:
+        if desktop:
+            problems.append(f"{w['kind']} wider than its container {at}: {w['what']} needs {w['need']} px, "
+                            f"has {w['room']} px")
+        elif not w["scrolls"]:
+            problems.append(f"{w['kind']} wider than its container {at} and not in a scroll box: {w['what']} "
+                            f"needs {w['need']} px, has {w['room']} px")
+    if result.get("pageScroll") and not result["beyond"]:
+        problems.append(f"the page scrolls sideways {at} (document wider than the window)")
+    if len(problems) > limit:
+        problems = problems[:limit] + [f"overflow {at}: {len(problems) - limit} more problems"]
+    return problems
+
+
+def check_twins(pg, timeout_ms: int) -> tuple[list[str], int]:
+    """Every plotly twin on the page is drawn, has a slider, and changes when the slider is clicked.
+
+    The click is a real mouse click (Playwright) near the far end of the slider's rail from its current
+    position. Returns (problems, number of twins that moved).
+    """
+    problems, moved = [], 0
+    twins = pg.evaluate(TWINS_JS, [timeout_ms])
+    handles = pg.query_selector_all(".ld-twin, .js-plotly-plot")
+    handles = [h for h in handles if not h.evaluate("(el) => !!el.parentElement.closest('.ld-twin, .js-plotly-plot')")]
+    for info, handle in zip(twins, handles):
+        label = f"twin {info['index'] + 1}" + (f" (#{info['id']})" if info["id"] else "")
+        if not info["drawn"]:
+            problems.append(f"{label} did not draw: {_short(info['text']) or 'empty'}")
+            continue
+        if not info["sliders"]:
+            problems.append(f"{label} has no slider")
+            continue
+        rail = handle.query_selector(".slider-container .slider-rail-touch-rect") or \
+            handle.query_selector(".slider-container .slider-rail-rect")
+        grip = handle.query_selector(".slider-container .slider-grip-rect")
+        if rail is None:
+            problems.append(f"{label}: no slider rail to click")
+            continue
+        rail.scroll_into_view_if_needed()
+        box, grip_box = rail.bounding_box(), grip.bounding_box() if grip else None
+        if not box:
+            problems.append(f"{label}: the slider rail is not visible")
+            continue
+        grip_x = (grip_box["x"] + grip_box["width"] / 2) if grip_box else box["x"]
+        far_right = grip_x < box["x"] + box["width"] / 2
+        x = box["x"] + box["width"] * (0.95 if far_right else 0.05)
+        y = box["y"] + box["height"] / 2
+        before = handle.evaluate(TWIN_SIGNATURE_JS)
+        pg.mouse.click(x, y)
+        changed = False
+        for _ in range(30):  # up to 3 s for the frame to be drawn
+            pg.wait_for_timeout(100)
+            if handle.evaluate(TWIN_SIGNATURE_JS) != before:
+                changed = True
+                break
+        if changed:
+            moved += 1
+        else:
+            problems.append(f"{label}: clicking its slider did not change the figure")
+    return problems, moved
+
+
 # ------------------------------------------------------------------ results
 @dataclass
 class PageReport:
@@ -278,6 +485,7 @@ class PageReport:
     math: int = 0
     images: int = 0
     widgets: str = "-"
+    twins: str = "-"
     links_checked: int = 0
     links_external: int = 0
     seconds: float = 0.0
@@ -290,7 +498,7 @@ class PageReport:
     def summary(self) -> str:
         status = "ok  " if self.ok else "FAIL"
         where = f"{self.page} (redirects to {self.redirect})" if self.redirect else self.page
-        return (f"{status} {where}: math={self.math} images={self.images} widgets={self.widgets} "
+        return (f"{status} {where}: math={self.math} images={self.images} widgets={self.widgets} twins={self.twins} "
                 f"links={self.links_checked} (+{self.links_external} external, not followed) "
                 f"problems={len(self.problems)} [{self.seconds:.1f}s]")
 
@@ -382,6 +590,63 @@ def link_problems(root: Path, base: str, page: str, links: list[dict], live_ids:
     return problems, checked, external
 
 
+LAUNCH_HOSTS = {"mybinder.org": "binder", "colab.research.google.com": "colab"}
+
+
+@functools.lru_cache(maxsize=None)
+def repository(config: Path = REPO / "_config.yml") -> tuple[str, str, str]:
+    """``(org, repo, branch)`` from ``repository`` in ``_config.yml``."""
+    import yaml
+
+    repo = (yaml.safe_load(Path(config).read_text()) or {}).get("repository") or {}
+    parts = urlsplit(str(repo.get("url", ""))).path.strip("/").split("/")
+    if len(parts) != 2:
+        raise ValueError(f"repository.url in {config} must be https://github.com/<org>/<repo>")
+    return parts[0], parts[1], str(repo.get("branch", "main"))
+
+
+def launch_target(url: str) -> tuple[str, str, str, str, str] | None:
+    """``(service, org, repo, branch, path in the repository)`` of a Binder or Colab link, else None."""
+    from urllib.parse import parse_qs
+
+    parts = urlsplit(url)
+    service = LAUNCH_HOSTS.get(parts.netloc)
+    if service is None:
+        return None
+    segments = parts.path.strip("/").split("/")
+    if service == "binder":  # /v2/gh/<org>/<repo>/<branch>?urlpath=lab/tree/<path>
+        if segments[:2] != ["v2", "gh"] or len(segments) != 5:
+            return (service, "", "", "", "")
+        urlpath = parse_qs(parts.query).get("urlpath", [""])[0]
+        for prefix in ("lab/tree/", "tree/", "notebooks/"):
+            if urlpath.startswith(prefix):
+                urlpath = urlpath[len(prefix):]
+                break
+        return (service, segments[2], segments[3], segments[4], urlpath)
+    # colab: /github/<org>/<repo>/blob/<branch>/<path>
+    if len(segments) < 6 or segments[0] != "github" or segments[3] != "blob":
+        return (service, "", "", "", "")
+    return (service, segments[1], segments[2], segments[4], "/".join(segments[5:]))
+
+
+def launch_link_problems(links: list[dict], repo_root: Path = REPO, expected=None) -> list[str]:
+    """Binder and Colab links must open an existing notebook of this repository at its branch."""
+    problems = []
+    for link in links:
+        target = launch_target(link.get("url") or "")
+        if target is None:
+            continue
+        expected = expected or repository()
+        service, org, repo, branch, path = target
+        if (org, repo, branch) != expected:
+            problems.append(f"{service} link {_short(link['url'])!r} names {org}/{repo}@{branch}, "
+                            f"not {expected[0]}/{expected[1]}@{expected[2]} (repository in _config.yml)")
+        elif not path.endswith(".ipynb") or not (repo_root / path).is_file():
+            problems.append(f"{service} link {_short(link['url'])!r} opens {path!r}, which is not a notebook "
+                            "of this repository")
+    return problems
+
+
 def check_page(browser_context, root: Path, base: str, page: str, screenshot: Path | None,
                timeout_ms: int = 30000) -> PageReport:
     """Open one page, wait for MathJax, images and widgets, and collect its problems."""
@@ -453,9 +718,21 @@ def check_page(browser_context, root: Path, base: str, page: str, screenshot: Pa
         final = urlsplit(pg.url).path.lstrip("/")
         if final != page:
             report.redirect = final
+        # Overflow at the desktop width, then the twins (their sliders are clicked), then the phone width.
+        layout_problems = overflow_problems(pg.evaluate(OVERFLOW_JS), desktop=True)
         if screenshot is not None:
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             pg.screenshot(path=str(screenshot), full_page=True)
+        twin_problems, moved = check_twins(pg, timeout_ms // 2)
+        total_twins = pg.evaluate("() => document.querySelectorAll('.ld-twin').length")
+        if total_twins or twin_problems or moved:
+            report.twins = f"{moved}/{max(total_twins, moved)}"
+        pg.set_viewport_size(PHONE)
+        pg.wait_for_timeout(600)  # the theme and plotly re-lay out on resize
+        layout_problems += overflow_problems(pg.evaluate(OVERFLOW_JS), desktop=False)
+        if screenshot is not None:
+            phone_shot = screenshot.with_name(screenshot.stem + f"@{PHONE['width']}.png")
+            pg.screenshot(path=str(phone_shot), full_page=True)
     finally:
         pg.close()
 
@@ -490,10 +767,13 @@ def check_page(browser_context, root: Path, base: str, page: str, screenshot: Pa
     link_issues, report.links_checked, report.links_external = link_problems(
         root, base, report.redirect or page, data["links"], set(data["ids"]))
     problems.extend(link_issues)
+    problems.extend(launch_link_problems(data["links"]))
 
     if data["widgetViews"] or data["widgetState"] or data["widgetElements"]:
         report.widgets = f"{data['widgetRendered']}/{data['widgetViews']}"
         problems.extend(data["widgetProblems"])
+    problems.extend(twin_problems)
+    problems.extend(layout_problems)
     report.seconds = time.monotonic() - start
     return report
 

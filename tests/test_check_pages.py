@@ -159,3 +159,100 @@ def test_notebook_figures_need_alt_text_and_a_caption():
     assert check_pages.figure_text_problems(dict(good, alt="")) != []
     # Theme images (logos) are not notebook figures.
     assert check_pages.figure_text_problems({"src": "logo.png", "alt": "", "output": False}) == []
+
+
+# ------------------------------------------------------------------ overflow and kernel-free twins
+WIDE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>wide</title>
+<style>article { width: 300px; } .box { overflow: hidden; width: 200px; } .scroll { overflow-x: auto; }
+pre { margin: 0; }</style></head><body><article>
+<h1>Overflow</h1>
+<div class="box"><span style="display:inline-block; width: 400px">a formula cut off by its box</span></div>
+<p><span style="display:inline-block; width: 1600px">a line that runs off the window</span></p>
+<div class="cell_output"><div class="scroll"><pre>%s</pre></div></div>
+</article></body></html>
+""" % ("x" * 150)
+
+NARROW = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>narrow</title>
+<style>article { max-width: 100%%; } pre { overflow-x: auto; margin: 0; }</style></head><body><article>
+<h1>Fits</h1><p>Short prose.</p>
+<div class="cell_output"><pre>%s</pre></div>
+<table><tr><td>a</td><td>b</td></tr></table>
+</article></body></html>
+""" % ("y" * 30)
+
+
+def test_overflow_rules_at_desktop_and_phone(tmp_path):
+    if not _browser_available():
+        pytest.skip("headless Chromium or playwright is absent (scripts/ensure_chromium.sh; outside CI only)")
+    (tmp_path / "wide.html").write_text(WIDE)
+    (tmp_path / "narrow.html").write_text(NARROW)
+    shots = tmp_path / "shots"
+    reports = {r.page: r for r in check_pages.check_site(tmp_path, ["wide.html", "narrow.html"], shots,
+                                                         timeout_ms=6000)}
+    assert reports["narrow.html"].problems == [], reports["narrow.html"].problems
+    assert (shots / "narrow.png").is_file() and (shots / "narrow@390.png").is_file()
+    text = "\n".join(reports["wide.html"].problems)
+    assert "clipped at 1280 px: div.box" in text and "clipped at 390 px: div.box" in text
+    assert "beyond the window at 1280 px: span" in text and "runs off the window" in text
+    # The 150-character output scrolls in its own box: a problem at desktop width, reachable on a phone.
+    assert "text output wider than its container at 1280 px" in text
+    assert "text output wider than its container at 390 px" not in text
+
+
+def test_overflow_problem_wording():
+    result = {"width": 390, "clipped": [], "beyond": [], "pageScroll": False,
+              "wide": [{"kind": "table", "what": "table", "need": 500, "room": 358, "scrolls": True},
+                       {"kind": "display equation", "what": "mjx-container", "need": 420, "room": 358,
+                        "scrolls": False}]}
+    phone = check_pages.overflow_problems(result, desktop=False)
+    assert phone == ["display equation wider than its container at 390 px and not in a scroll box: mjx-container "
+                     "needs 420 px, has 358 px"]
+    desktop = check_pages.overflow_problems(dict(result, width=1280), desktop=True)
+    assert len(desktop) == 2 and all("wider than its container at 1280 px" in p for p in desktop)
+
+
+def _twin_site(tmp_path, frozen: bool):
+    """A page with one kernel-free twin, served with the book's own plotly.js."""
+    plotly_js = Path(__file__).resolve().parent.parent / "_vendor" / "plotly" / "plotly.min.js"
+    if not plotly_js.is_file():
+        pytest.skip("no _vendor/plotly/plotly.min.js (scripts/fetch_vendor.sh)")
+    from lineardistill.twins import ddim_geometry_twin
+
+    twin = ddim_geometry_twin(lams=[0.25, 1.0, 4.0], name="probe")
+    if frozen:  # every frame shows the same data: the slider moves, the figure does not
+        for frame in twin.figure.frames:
+            frame.data = twin.figure.frames[1].data
+            frame.layout = twin.figure.frames[1].layout
+    (tmp_path / "plotly.min.js").write_bytes(plotly_js.read_bytes())
+    page = ('<!DOCTYPE html><html><head><meta charset="utf-8"><title>twin</title>'
+            '<script src="plotly.min.js"></script></head><body><article>' + twin.to_html() + "</article></body></html>")
+    (tmp_path / "twin.html").write_text(page)
+    return tmp_path
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_the_check_moves_a_twin_slider_and_sees_the_figure_change(tmp_path, frozen):
+    if not _browser_available():
+        pytest.skip("headless Chromium or playwright is absent (scripts/ensure_chromium.sh; outside CI only)")
+    site = _twin_site(tmp_path, frozen)
+    (report,) = check_pages.check_site(site, ["twin.html"], None, timeout_ms=20000)
+    twin_problems = [p for p in report.problems if p.startswith("twin")]
+    if frozen:
+        assert twin_problems == ["twin 1 (#probe): clicking its slider did not change the figure"], report.problems
+        assert report.twins == "0/1"
+    else:
+        assert twin_problems == [], report.problems
+        assert report.twins == "1/1"
+
+
+def test_a_twin_without_plotly_is_reported(tmp_path):
+    if not _browser_available():
+        pytest.skip("headless Chromium or playwright is absent (scripts/ensure_chromium.sh; outside CI only)")
+    from lineardistill.twins import phase_twin
+
+    twin = phase_twin(ctaus=[0.5, 1.0], lams=[0.5, 1.0, 3.0], name="lonely")
+    (tmp_path / "t.html").write_text('<!DOCTYPE html><html><head><meta charset="utf-8"><title>t</title></head><body>'
+                                    "<article>" + twin.to_html() + "</article></body></html>")
+    (report,) = check_pages.check_site(tmp_path, ["t.html"], None, timeout_ms=3000)
+    assert any(p.startswith("twin 1 (#lonely) did not draw: This live figure is drawn by plotly.js")
+               for p in report.problems), report.problems
