@@ -54,7 +54,7 @@ def test_prediction_targets_share_one_operator():
     v = V.tree_values(trees, sch, LAM, CTAU, V.StudentModel(target="v"))
     torch.testing.assert_close(x0, v, rtol=1e-14, atol=0)
     eps = V.tree_values(trees, sch, LAM, CTAU, V.StudentModel(target="eps"))
-    torch.testing.assert_close(x0, eps, rtol=1e-11, atol=0)  # one implied denoiser, one DDIM jump
+    torch.testing.assert_close(x0, eps, rtol=1e-9, atol=0)  # one implied denoiser, one DDIM jump
     # measured on the output z_s, the three losses have different curvatures
     out = {t: V.tree_values(trees, sch, LAM, CTAU, V.StudentModel(target=t, loss="output")) for t in ("x0", "eps", "v")}
     assert float((out["x0"] - out["eps"]).abs().max()) > 1e-3 and float((out["x0"] - out["v"]).abs().max()) > 1e-3
