@@ -346,8 +346,14 @@ def budget_for_root_weight(schedule, model: StudentModel, weight: float, lam: fl
     if not 0 < wt < 1:
         raise ValueError(f"weight must lie in (0, 1), got {wt!r}")
     lam_t = as_tensor(lam, "lam", positive=True, device=s.alphas.device).reshape(())
-    per_unit = float(_weights(s, lam_t, torch.ones((), dtype=lam_t.dtype, device=lam_t.device), model)[-1])
-    return math.log(wt) / math.log(per_unit)
+    norm2 = float(_norms(s, lam_t)[-1] ** 2)
+    if model.inputs == "standardized":
+        curvature = 1.0
+    elif model.latent == "ve":
+        curvature = norm2 / float(s.alphas[-1]) ** 2
+    else:
+        curvature = norm2
+    return -math.log(wt) / curvature
 
 
 def tree_budget_values(tree, schedule, lam, ctau, init: str = "warm") -> torch.Tensor:

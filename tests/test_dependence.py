@@ -69,7 +69,7 @@ def test_leaves_and_single_steps_do_not_depend_on_the_model():
     trees = all_trees(5)
     for model in (V.StudentModel(), V.StudentModel(target="eps"), V.StudentModel(latent="ve", target="x0")):
         vals = V.tree_values(trees, sch, LAM, torch.tensor(1e6, dtype=D), model)
-        torch.testing.assert_close(vals, ld.composite(sch, LAM).expand_as(vals), rtol=1e-12, atol=0)
+        torch.testing.assert_close(vals, ld.composite(sch, LAM)[..., None].expand_as(vals), rtol=1e-12, atol=0)
 
 
 def test_total_budget_values():
