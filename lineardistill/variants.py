@@ -41,6 +41,7 @@ model ``(target="x0", inputs="standardized")`` gives the same trees in every lat
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -96,6 +97,12 @@ class StudentModel:
             raise ValueError("target='v' is defined in the VP latent only (v = alpha eps - sigma x0)")
 
 
+@functools.lru_cache(maxsize=4)
+def _all_trees(n: int) -> list:
+    """:func:`~lineardistill.trees.all_trees`, built once per ``n`` (trees are immutable)."""
+    return all_trees(n)
+
+
 def _check(schedule, model):
     s = as_schedule(schedule)
     if not isinstance(model, StudentModel):
@@ -126,9 +133,11 @@ def _weights(s, lam, ctau, model):
     return torch.exp(-ctau[..., None] * norms2)
 
 
-def _start(model, s, a, lo, mid, hi, lam, r):
-    """``S(0)`` in z coordinates for a student over ``(lo, hi]`` whose first child covers ``(mid, hi]``."""
-    al, sg = s.alphas, s.sigmas
+def _start(model, s, a, lo, mid, hi, lam, r, al, sg):
+    """``S(0)`` in z coordinates for a student over ``(lo, hi]`` whose first child covers ``(mid, hi]``.
+
+    ``al``, ``sg``: the schedule as Python floats (the coefficients are scalars; only ``a`` is a tensor).
+    """
     if model.init != "warm":
         if model.init == "zero":
             return torch.zeros_like(a)
@@ -140,10 +149,10 @@ def _start(model, s, a, lo, mid, hi, lam, r):
     if model.target == "latent":
         return a if model.latent == "vp" else a * (al[lo] / al[mid])
     if model.target in ("x0", "v"):
-        kappa = lambda x: al[x] - sg[x] * al[hi] / sg[hi]
-        return sg[lo] / sg[hi] + kappa(lo) * (a - sg[mid] / sg[hi]) / kappa(mid)
-    ell = lambda x: sg[x] - al[x] * sg[hi] / al[hi]
-    return al[lo] / al[hi] + ell(lo) * (a - al[mid] / al[hi]) / ell(mid)
+        k_lo, k_mid = al[lo] - sg[lo] * al[hi] / sg[hi], al[mid] - sg[mid] * al[hi] / sg[hi]
+        return (k_lo / k_mid) * a + (sg[lo] / sg[hi] - k_lo * sg[mid] / (sg[hi] * k_mid))
+    e_lo, e_mid = sg[lo] - al[lo] * sg[hi] / al[hi], sg[mid] - al[mid] * sg[hi] / al[hi]
+    return (e_lo / e_mid) * a + (al[lo] / al[hi] - e_lo * al[mid] / (al[hi] * e_mid))
 
 
 def _slope(model, s, lo, hi):
@@ -162,6 +171,7 @@ def _slope(model, s, lo, hi):
 def _evaluate(trees, s, lam, ctau, model):
     r = _multipliers(s, lam)
     w = _weights(s, lam, ctau, model)
+    al, sg = s.alphas.tolist(), s.sigmas.tolist()
     memo: dict[int, torch.Tensor] = {}
 
     def value(node):  # each distinct subtree once (all_trees shares them)
@@ -174,7 +184,7 @@ def _evaluate(trees, s, lam, ctau, model):
                 a, rest = kids[0], kids[1]
                 for k in kids[2:]:
                     rest = rest * k
-                start = _start(model, s, a, node.lo, node.children[0].lo, node.hi, lam, r)
+                start = _start(model, s, a, node.lo, node.children[0].lo, node.hi, lam, r, al, sg)
                 wt = w[..., node.hi]
                 if model.loss == "output":  # curvature times (dS/dtheta)^2 = B(s, t)^2
                     wt = wt ** (_slope(model, s, node.lo, node.hi) ** 2)
@@ -261,7 +271,7 @@ def variant_phases(schedule, lam, ctau, model: StudentModel = StudentModel(),
     s = as_schedule(schedule)
     n = as_int(s.num_steps, "num_steps", minimum=1, maximum=MAX_ENUMERATION_STEPS)
     objective = one_of(objective, "objective", OBJECTIVES)
-    trees = all_trees(n)
+    trees = _all_trees(n)
     boot_i = trees.index(MergeTree.boot(n))
     one_i = trees.index(MergeTree.vanilla(n))
     lam_t = as_tensor(lam, "lam", positive=True, device=s.alphas.device)
@@ -334,7 +344,7 @@ def check_latent_invariance(schedule, lam, ctau) -> float:
 
 
 def budget_for_root_weight(schedule, model: StudentModel, weight: float, lam: float = 1.0) -> float:
-    """The budget ``ctau`` at which the root student (top time N) keeps ``weight`` on its start, at variance ``lam``.
+    """The budget ``ctau`` at which the one-shot root student (block ``(0, N]``) keeps ``weight`` on its start, at ``lam``.
 
     Budgets are not comparable across models (the loss's curvature differs: in the VE
     latent it is ``||v_N||^2 / alpha_N^2``, thousands of times the VP one for the linear
@@ -353,6 +363,8 @@ def budget_for_root_weight(schedule, model: StudentModel, weight: float, lam: fl
         curvature = norm2 / float(s.alphas[-1]) ** 2
     else:
         curvature = norm2
+    if model.loss == "output":  # the one-shot root (block (0, N]) has curvature B(0, N)^2 times more
+        curvature *= _slope(model, s, 0, s.num_steps) ** 2
     return -math.log(wt) / curvature
 
 
