@@ -1,12 +1,15 @@
-"""The phase transition of the optimal merge tree (theory R14 to R17).
+"""The phase transition of the optimal merge tree (theory R14 to R17, R19, R20; chapter 7).
 
 ``lambda_c`` (R15) is the variance above which every teacher step but the last
-one enlarges the signal (``r_t >= 1``). With the warm start, BOOT's sequential
-chain is optimal for ``lam <= 1`` and one-shot merging for ``lam >= lambda_c``
-(R16); in between the optimal tree can be neither. The classification below
-is computed, not assumed: it compares the BOOT and one-shot values with the
-optimum found by the DP of :mod:`lineardistill.dp`, batched over a grid of
-variances and budgets.
+one enlarges the signal (``r_t >= 1``); :func:`step_thresholds` gives each step's
+threshold (closed forms in R20). With the warm start, BOOT's sequential chain is
+optimal up to ``lambda_b`` (:func:`lambda_boot`) and one-shot merging from
+``lambda_c`` on (R16); both ends are sharp at every budget. Inside the band the
+optimum is a mixed tree except on the exact lines of :func:`exact_variances`
+(R19), where a named tree reproduces the teacher. The classification below is
+computed, not assumed: it compares the BOOT and one-shot values with the optimum
+found by the DP of :mod:`lineardistill.dp`, batched over a grid of variances and
+budgets.
 """
 
 from __future__ import annotations
@@ -94,7 +97,9 @@ def lambda_boot(schedule) -> float:
     """The least of the per-step thresholds of R15: ``min_{1<=t<=N-1} sigma_t (sigma_t - sigma_{t-1}) / (alpha_t (alpha_{t-1} - alpha_t))``.
 
     For ``lam <= lambda_boot`` every step ``r_t`` with ``t <= N-1`` is ``<= 1``,
-    which is all the BOOT half of R16 uses; under VP it is ``>= 1``. ``0.0``
+    which is all the BOOT half of R16 uses; under VP it is ``>= 1``. It is also where
+    BOOT stops being optimal: for ``N >= 3``, ``0 < ctau < inf`` and a non-empty band,
+    BOOT is not optimal just above it, at every budget (chapter 7, theorem "Sharp ends"). ``0.0``
     when ``N = 1``; ``inf`` for a VE schedule.
     """
     return _threshold(schedule, torch.min)
