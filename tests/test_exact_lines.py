@@ -147,3 +147,29 @@ def test_boot_stops_being_optimal_at_lambda_b(name):
     for ctau in (0.1, 1.0):
         assert classify(sch, lb, ctau).names() == "BOOT"
         assert classify(sch, lb * (1 + 1e-8), ctau).names() == "mixed"
+
+
+@pytest.mark.parametrize("sch", [ld.Schedule.cosine(8), ld.Schedule.linear(8), ld.Schedule.linear(4)],
+                         ids=["cosine8", "linear8", "linear4"])
+def test_one_shot_stops_being_optimal_just_below_lambda_c(sch):
+    """Both cases of the proof: linear N = 4 has its largest threshold at t = N - 1 = 3."""
+    lc = ld.lambda_c(sch)
+    for ctau in (0.1, 1.0):
+        assert classify(sch, lc, ctau).names() == "one-shot"
+        assert classify(sch, lc * (1 - 1e-7), ctau).names() == "mixed"
+    if sch.num_steps == 4:
+        assert int(step_thresholds(sch).argmax()) == sch.num_steps - 2
+
+
+def test_tie_rule_is_explicit():
+    """Within TOLERANCE * T two distances are equal: at ctau = 0 every tree is r_N (a tie),
+    and a tie never hides a strictly better tree."""
+    sch = ld.Schedule.cosine(6)
+    ph = classify(sch, torch.tensor([0.5, 1.5, 3.0], dtype=D), 0.0)
+    assert ph.names() == ["tie", "tie", "tie"]
+    ph = classify(sch, torch.linspace(0.2, 5.0, 60, dtype=D), 1.0)
+    for code, best, b, o, T in zip(ph.code.tolist(), ph.best.tolist(), ph.boot.tolist(), ph.one_shot.tolist(),
+                                   ph.teacher.tolist()):
+        tol = 1e-12 * T
+        assert (code == 3) == (b <= best + tol and o <= best + tol)
+        assert best <= min(b, o) + tol
