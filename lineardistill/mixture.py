@@ -853,3 +853,79 @@ def locate_breakpoints(grid, values, tol: float = 1e-7) -> torch.Tensor:
         else:
             groups.append([i])
     return torch.tensor([float(x[1 + (g[0] + g[-1]) // 2]) for g in groups], dtype=DTYPE)
+
+
+# ------------------------------------- whole strategies at equal evaluations
+@dataclass
+class TreeDistillation:
+    """A merge tree distilled on mixture data into one student acting on ``z_N`` (one network evaluation).
+
+    ``rms``: held-out RMS error of the final student against the teacher's N-step
+    composite; ``relative``: ``rms^2`` over the variance of the teacher's output
+    (comparable with :func:`error_floors`); ``num_students``: training runs (internal
+    nodes); ``node_rms``: each student's held-out RMS error against its own training
+    target (its children applied in turn), in post-order.
+    """
+
+    tree: object
+    student: GatedAffine
+    rms: float
+    relative: float
+    num_students: int
+    node_rms: list
+
+
+def distill_tree(schedule, mixture, tree, *, num_samples: int = 1024, num_iters: int = 100, seed: int = 0,
+                 device=None) -> TreeDistillation:
+    """R18: distill the mixture teacher along a merge tree, every student a :class:`GatedAffine` with trained gates.
+
+    Each internal node over ``(s, t]`` is one student acting on ``z_t``, trained on exact
+    draws of ``z_t`` to reproduce its children applied in turn (teacher steps for leaves,
+    the already trained students otherwise), warm-started at its first child (the teacher
+    step at ``t`` for a leaf, a copy of the student otherwise). Training as in
+    :func:`error_floors` with ``gates="free"``: the affine maps first (convex, to their
+    optimum for the starting gates), then every parameter by L-BFGS (``num_iters`` each).
+    Non-convex: the result is one run's error, an upper estimate of what the class allows.
+    The final student needs one network evaluation whatever the tree; its error is measured
+    on ``num_samples`` held-out draws of ``z_N``.
+    """
+    from .trees import as_tree
+
+    sch = as_schedule(schedule).to("cpu")
+    mix = as_mixture(mixture).to("cpu")
+    tree = as_tree(tree, sch.num_steps)
+    n = as_int(num_samples, "num_samples", minimum=2)
+    iters = as_int(num_iters, "num_iters", minimum=0)
+    gen = torch.Generator().manual_seed(as_int(seed, "seed", minimum=0))
+    students: dict[int, GatedAffine] = {}
+    node_rms = []
+
+    def apply(children, z):
+        out = z
+        with torch.no_grad():
+            for c in children:
+                out = mixture_step(out, c.step, sch, mix) if c.step is not None else students[id(c)](out[None])[0]
+        return out
+
+    for node in tree.postorder():
+        if node.step is not None:
+            continue
+        z = sample_latents(mix, sch, node.hi, 2 * n, gen)
+        target = apply(node.children, z)
+        first = node.children[0]
+        start = teacher_step_student(sch, mix, node.hi) if first.step is not None else students[id(first)]
+        x, y, xt, yt = z[:n][None], target[:n][None], z[n:][None], target[n:][None]
+        fit = fit_students(x, y, start, train_gates=False, test_inputs=xt, test_targets=yt, num_iters=iters,
+                           device=device)
+        fit = fit_students(x, y, fit.students, train_gates=True, test_inputs=xt, test_targets=yt, num_iters=iters,
+                           device=device)
+        students[id(node)] = fit.students
+        node_rms.append(float(fit.mse[0].sqrt()))
+    z = sample_latents(mix, sch, sch.num_steps, n, gen)
+    exact = mixture_composite(z, sch, mix, 0, sch.num_steps)
+    final = students[id(tree)] if tree.step is None else teacher_step_student(sch, mix, sch.num_steps)
+    with torch.no_grad():
+        out = final(z[None])[0]
+    mse = float(((out - exact) ** 2).sum(-1).mean())
+    spread = float(((exact - exact.mean(0)) ** 2).sum(-1).mean())
+    return TreeDistillation(tree, final, math.sqrt(mse), mse / spread, len(node_rms), node_rms)

@@ -214,3 +214,41 @@ def test_block_errors_obey_the_lipschitz_bounds():
 def test_bad_inputs_raise_clear_errors(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+# ------------------------------------------------ chapter 8 redo: gates and whole trees
+def test_teacher_gates_are_constant_at_pure_noise():
+    """With alpha_N = 0 every component of z_N is N(0, sigma_N^2): the teacher-gates student is one affine map."""
+    sch = ld.Schedule.cosine(8)
+    mix = ld.example_mixture()
+    student = ld.teacher_step_student(sch, mix, 8)
+    z = torch.linspace(-5, 5, 101, dtype=torch.float64)[:, None]
+    gates = torch.exp(student.log_gates(z))[0]
+    torch.testing.assert_close(gates, mix.weights.expand_as(gates), rtol=1e-12, atol=1e-14)
+    out = student(z)[0, :, 0]
+    second_difference = out[2:] - 2 * out[1:-1] + out[:-2]
+    assert float(second_difference.abs().max()) < 1e-12          # affine in z
+    inner = torch.exp(ld.teacher_step_student(sch, mix, 7).log_gates(z))[0]
+    assert float((inner - inner.mean(0)).abs().max()) > 0.1       # one step earlier the gates do depend on z
+
+
+def test_distill_tree_counts_and_errors():
+    from lineardistill.mixture import distill_tree
+
+    sch = ld.Schedule.cosine(4)
+    mix = ld.example_mixture()
+    one = distill_tree(sch, mix, ld.MergeTree.vanilla(4), num_samples=256, num_iters=20, seed=0, device="cpu")
+    boot = distill_tree(sch, mix, ld.MergeTree.boot(4), num_samples=256, num_iters=20, seed=0, device="cpu")
+    assert one.num_students == 1 and boot.num_students == 3 and len(boot.node_rms) == 3
+    for r in (one, boot):
+        assert 0 < r.relative < 1 and r.rms > 0
+    # a single step needs no student: the teacher step is exact
+    single = distill_tree(ld.Schedule.cosine(1), mix, ld.MergeTree.vanilla(1), num_samples=64, num_iters=5)
+    assert single.num_students == 0 and single.rms < 1e-12
+    # the same seed gives the same numbers
+    again = distill_tree(sch, mix, ld.MergeTree.vanilla(4), num_samples=256, num_iters=20, seed=0, device="cpu")
+    assert again.rms == one.rms
+    with pytest.raises(ValueError, match="num_samples"):
+        distill_tree(sch, mix, ld.MergeTree.vanilla(4), num_samples=1)
+    with pytest.raises(ValueError):
+        distill_tree(sch, mix, "(3,2,1)")
