@@ -38,6 +38,7 @@ from .trees import (
 from .training import OPTIMIZERS, TrainingResult, gd_weights, train_block, train_tree, training_tolerance
 from .dp import (
     ENUMERATION_MAX_STEPS,
+    Extremes,
     IntervalDP,
     OptimalTree,
     ParetoResult,
@@ -47,6 +48,8 @@ from .dp import (
     interval_dp,
     optimal_tree,
     pareto_tree,
+    shared_optimal_tree,
+    SharedTree,
 )
 from .phase import (
     PHASES,
@@ -156,6 +159,9 @@ __all__ = [
     "one_shot_value",
     "optimal_tree",
     "pareto_tree",
+    "shared_optimal_tree",
+    "SharedTree",
+    "Extremes",
     "phase_diagram",
     # beyond the linear model: mixtures (R18) and spectra
     "BlockErrors",
