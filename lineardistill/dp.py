@@ -63,6 +63,9 @@ MAX_OPERATIONS = 2e11
 extremes): about a minute on one CPU core at the compiled kernel's rate. Larger calls raise a
 ValueError that states the estimate; pass ``max_operations=None`` to run them anyway."""
 
+PARETO_MAX_POINTS = 20000
+"""The Pareto DP refuses to continue when one interval keeps more vectors than this."""
+
 MAX_TABLE_BYTES = 2 * 2**30
 """Default cap on the memory of the kept tables (``pointers=True``); same override."""
 
@@ -540,13 +543,18 @@ def _resolution(n, T, norm):
     return 8.0 * (n + 1) * 2.0**-53 * T * norm
 
 
+SEARCH_TIME_LIMIT = 2.0
+"""Default ``time_limit`` (seconds) of the branch and bound in :func:`optimal_tree`."""
+
+
 def optimal_tree(schedule, lam=None, ctau=None, init: str = "warm", method: str = "auto", *,
-                 time_limit=None, max_operations=MAX_OPERATIONS) -> OptimalTree:
+                 time_limit=SEARCH_TIME_LIMIT, max_operations=MAX_OPERATIONS) -> OptimalTree:
     """R11/R12: the merge tree whose one-step multiplier ``m`` is closest to the teacher ``T``.
 
-    ``method="auto"`` (and ``"search"``): run the min- and max-DP (R11, one compiled pass). If every
-    tree value lies on one side of ``T``, the min or max tree is the optimum. Otherwise (the window)
-    run the branch and bound of :mod:`lineardistill.search`, bounded by the DP tables, from the best
+    ``method="auto"``: run the min- and max-DP (R11, one compiled pass). If every tree value lies on
+    one side of ``T``, the min or max tree is the optimum. Otherwise (the window) enumerate every tree
+    when ``N <= ENUMERATION_MAX_STEPS`` (exact), else run the search below. ``method="search"``: in the
+    window always run the branch and bound of :mod:`lineardistill.search`, bounded by the DP tables, from the best
     of the min, max and target-DP trees; it ends with a proof, or with a tree within the float64
     resolution of ``T`` (``exact=True`` either way), or at ``time_limit`` seconds with ``exact=False``
     and ``gap_bound = w2 - (proved lower bound)``. ``method="enumerate"`` lists every tree
@@ -584,7 +592,8 @@ def optimal_tree(schedule, lam=None, ctau=None, init: str = "warm", method: str 
     def dp_tree(V, G):
         return _rebuild(p, 0, V[0].to(p.device), G[0].to(p.device))
 
-    if method == "enumerate":
+    window = least < T < largest
+    if method == "enumerate" or (method == "auto" and window and n <= ENUMERATION_MAX_STEPS):
         ev = enumerate_values(p)
         j = int((ev.values[0] - T).abs().argmin())
         return result(ev.tree(j), f"enumeration of all {ev.num_trees} trees (R12, exact)", True, 0.0)
@@ -903,13 +912,13 @@ def shared_optimal_tree(schedule, lam=None, ctau=None, init: str = "warm", time_
                   _rebuild(p, i, vhi[i].to(p.device), ghi[i].to(p.device))]
 
     def total(tree):
-        m = merge_rule_value(tree, p)
+        m = merge_rule_value(tree, p).reshape(-1)
         return float((c * (m - p.T) ** 2).sum())
 
     start = min(named, key=total)
     out = branch_and_bound(p, tables, start, time_limit=time_limit, stop=0.0,
                            lower_bound=float((own_w2**2).sum()))
-    m = merge_rule_value(out.tree, p)
+    m = merge_rule_value(out.tree, p).reshape(-1)
     w2 = float(torch.sqrt((c * (m - p.T) ** 2).sum()))
     exact = out.status == "proved"
     lb = w2 if exact else math.sqrt(max(out.lower_bound, 0.0))
