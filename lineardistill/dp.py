@@ -34,6 +34,7 @@ bound in :mod:`lineardistill.search`, bounded by the tables computed here.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -285,7 +286,10 @@ def _kernel_tables(p, which, keep):
     full, tiny = (B, n + 1, n + 1), (B, 1, 1)
     lo = [np.zeros(full), np.zeros(full)] if which != 2 else [np.zeros(tiny), np.zeros(tiny)]
     hi = [np.zeros(full), np.zeros(full)] if which != 1 else [np.zeros(tiny), np.zeros(tiny)]
-    kern.extreme_tables(r, w, s0, warm, which, lo[0], lo[1], hi[0], hi[1])
+    if B == 1:      # one point: no parallel region (its thread wake-up can cost more than the DP)
+        kern.point_tables(r[0], w[0], s0[0], warm, which, lo[0][0], lo[1][0], hi[0][0], hi[1][0])
+    else:
+        kern.extreme_tables(r, w, s0, warm, which, lo[0], lo[1], hi[0], hi[1])
     out = []
     if which != 2:
         out.append(tuple(torch.from_numpy(x) for x in lo))
@@ -556,7 +560,8 @@ def optimal_tree(schedule, lam=None, ctau=None, init: str = "warm", method: str 
     when ``N <= ENUMERATION_MAX_STEPS`` (exact), else run the search below. ``method="search"``: in the
     window always run the branch and bound of :mod:`lineardistill.search`, bounded by the DP tables, from the best
     of the min, max and target-DP trees; it ends with a proof, or with a tree within the float64
-    resolution of ``T`` (``exact=True`` either way), or at ``time_limit`` seconds with ``exact=False``
+    resolution of ``T`` (``exact=True`` either way), or when the whole call has used ``time_limit``
+    seconds (default :data:`SEARCH_TIME_LIMIT`) with ``exact=False``
     and ``gap_bound = w2 - (proved lower bound)``. ``method="enumerate"`` lists every tree
     (``N <= ENUMERATION_MAX_STEPS``); ``method="approximate"`` returns the best of the three DP trees
     with the bound ``gap_bound = w2`` (for comparison).
@@ -573,6 +578,7 @@ def optimal_tree(schedule, lam=None, ctau=None, init: str = "warm", method: str 
     if time_limit is not None and not (isinstance(time_limit, (int, float)) and not isinstance(time_limit, bool)
                                        and time_limit > 0):
         raise ValueError(f"time_limit must be a positive number of seconds or None, got {time_limit!r}")
+    begin = time.perf_counter()
     p = prob.flat()
     n = p.num_steps
     if method == "enumerate" and n > ENUMERATION_MAX_STEPS:
@@ -610,7 +616,8 @@ def optimal_tree(schedule, lam=None, ctau=None, init: str = "warm", method: str 
                              "since the optimum is >= 0)", False, None)
     from .search import branch_and_bound
 
-    out = branch_and_bound(p, tables, start, time_limit=time_limit, stop=res**2)
+    left = None if time_limit is None else max(1e-3, time_limit - (time.perf_counter() - begin))
+    out = branch_and_bound(p, tables, start, time_limit=left, stop=res**2)
     gap = math.sqrt(max(out.objective, 0.0)) - math.sqrt(max(out.lower_bound, 0.0))
     if out.status == "proved":
         return result(out.tree, f"branch and bound over {out.nodes} partial trees, bounded by the min/max DP "
@@ -873,10 +880,18 @@ def shared_optimal_tree(schedule, lam=None, ctau=None, init: str = "warm", time_
     Minimises ``W2^2 = sum_i ||v_{i,N}||^2 (m_i - T_i)^2`` over all trees by branch and bound
     (:mod:`lineardistill.search`): every partial tree is bounded per coordinate by the min- and
     max-DP tables of all intervals, which is exact for coordinates whose values lie on one side of
-    ``T_i`` and conservative for the others. The search starts from the best of BOOT, one-shot, the
-    per-coordinate DP trees and the Pareto-free heuristics below, and ends with a proof of optimality
-    or at ``time_limit`` seconds; then ``exact=False`` and ``lower_bound`` is the larger of the
-    search's proved bound and the sum of the coordinates' own optima (no shared tree beats those).
+    ``T_i`` and conservative for the others. The search starts from the best of BOOT, one-shot and the
+    min- and max-DP trees of a few coordinates, and ends with a proof of optimality or when the call
+    has used ``time_limit`` seconds; then ``exact=False`` and ``lower_bound`` is the larger of the
+    search's proved bound and the bound from each coordinate's own range of values (no shared tree
+    beats those).
+
+    Examples
+    --------
+    >>> import lineardistill as ld
+    >>> res = ld.shared_optimal_tree(ld.Schedule.cosine(6), [0.5, 1.5, 3.0], 0.4)
+    >>> str(res.tree), res.exact, round(res.w2, 6)
+    ('(((6,5,4,3),2),1)', True, 0.370205)
 
     Parameters
     ----------
@@ -896,6 +911,7 @@ def shared_optimal_tree(schedule, lam=None, ctau=None, init: str = "warm", time_
     if time_limit is not None and not (isinstance(time_limit, (int, float)) and not isinstance(time_limit, bool)
                                        and time_limit > 0):
         raise ValueError(f"time_limit must be a positive number of seconds or None, got {time_limit!r}")
+    begin = time.perf_counter()
     p = _coordinates(schedule, lam, ctau, init)
     n, d = p.num_steps, p.shape[0]
     tables = extreme_tables(p, max_operations)
@@ -916,7 +932,8 @@ def shared_optimal_tree(schedule, lam=None, ctau=None, init: str = "warm", time_
         return float((c * (m - p.T) ** 2).sum())
 
     start = min(named, key=total)
-    out = branch_and_bound(p, tables, start, time_limit=time_limit, stop=0.0,
+    left = None if time_limit is None else max(1e-3, time_limit - (time.perf_counter() - begin))
+    out = branch_and_bound(p, tables, start, time_limit=left, stop=0.0,
                            lower_bound=float((own_w2**2).sum()))
     m = merge_rule_value(out.tree, p).reshape(-1)
     w2 = float(torch.sqrt((c * (m - p.T) ** 2).sum()))

@@ -2,10 +2,12 @@
 
 The interval DP of theory R11 has one recurrence, written once in torch in
 :mod:`lineardistill.dp` with the merge rule :func:`lineardistill.problem.combine`.
-This module holds its one mirror for the CPU: :func:`extreme_tables`, a
+This module holds its one mirror for the CPU: :func:`point_tables`, a
 numba-compiled function (in the way QuantEcon keeps its kernels: a top-level
 function with its own docstring, compiled when numba is importable and run as
-plain Python otherwise). The model is the book's own reading of Gao and Li
+plain Python otherwise), and two drivers that run it over a batch in parallel,
+:func:`extreme_tables` (all tables kept) and :func:`extreme_roots` (root values
+only). The model is the book's own reading of Gao and Li
 (2025, arXiv:2505.16024).
 
 Why a mirror at all: torch issues a few tensor operations per interval length
@@ -75,7 +77,13 @@ else:  # pragma: no cover
 
 
 @_jit(cache=True)
-def _one_point(r, w, s0, warm, which, V, G, W, H):
+def point_tables(r, w, s0, warm, which, V, G, W, H):
+    """The recurrence of R11 for one point: the mirror of :func:`lineardistill.dp._torch_tables`.
+
+    Same arguments as :func:`extreme_tables` without the batch axis (``r`` of shape ``(N,)``, the
+    tables ``(N+1, N+1)``). Called directly for a single point: a parallel region costs a thread
+    wake-up, which on a busy machine can exceed the whole DP.
+    """
     n = r.shape[0]
     for t in range(1, n + 1):
         if which != 2:
@@ -156,7 +164,7 @@ def extreme_tables(r, w, s0, warm, which, V, G, W, H):
     (:func:`lineardistill.dp.interval_dp`).
     """
     for i in _prange(r.shape[0]):
-        _one_point(r[i], w[i], s0[i], warm, which, V[i], G[i], W[i], H[i])
+        point_tables(r[i], w[i], s0[i], warm, which, V[i], G[i], W[i], H[i])
 
 
 @_jit(cache=True, parallel=True)
@@ -171,6 +179,6 @@ def extreme_roots(r, w, s0, warm, which, out):
         G = np.empty((n + 1, n + 1))
         W = np.empty((n + 1, n + 1))
         H = np.empty((n + 1, n + 1))
-        _one_point(r[i], w[i], s0[i], warm, which, V, G, W, H)
+        point_tables(r[i], w[i], s0[i], warm, which, V, G, W, H)
         out[0, i] = V[n, 0]
         out[1, i] = W[n, 0]

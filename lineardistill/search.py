@@ -117,10 +117,7 @@ class _Search:
         Alo, Ahi = self.Vlo[t, s + 1:t], self.Vhi[t, s + 1:t]     # V(u, t), u = s+1..t-1
         Blo, Bhi = self.Glo[s, s + 1:t], self.Ghi[s, s + 1:t]     # G(s, u)
         us = np.arange(s + 1, t)
-        if self.start is None:
-            xlo, xhi = self.merge(Alo, Blo, s, t), self.merge(Ahi, Bhi, s, t)
-        else:
-            xlo, xhi = self.merge(Alo, Blo, s, t), self.merge(Ahi, Bhi, s, t)
+        xlo, xhi = self.merge(Alo, Blo, s, t), self.merge(Ahi, Bhi, s, t)
         lb = self.bound(aL + bL * xlo, aH + bH * xhi)
         order = np.argsort(lb, kind="stable")
         if root:
@@ -198,7 +195,8 @@ def branch_and_bound(problem, tables, incumbent, time_limit=None, stop=0.0, lowe
     problem : MergeProblem
         Flat, shape ``(d,)``: one coordinate per entry.
     tables : ((Vmin, Gmin), (Vmax, Gmax))
-        The interval DP's tables for every coordinate, each ``(d, N+1, N+1)`` (:func:`~lineardistill.dp.extreme_tables`).
+        The interval DP's tables for every coordinate, each ``(d, N+1, N+1)``
+        (:func:`~lineardistill.dp.extreme_tables`).
     incumbent : MergeTree
         A tree to start from (its objective is the first cut-off).
     time_limit : float or None
