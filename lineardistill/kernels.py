@@ -60,15 +60,34 @@ if NUMBA:
         return op
 
     # llvm.minnum/maxnum vectorise; Python's min/max as numba compiles them (NaN-aware branches) do not
-    _fmin = _binary("llvm.minnum")
-    _fmax = _binary("llvm.maxnum")
+    _minnum = _binary("llvm.minnum")
+    _maxnum = _binary("llvm.maxnum")
+
+
+def _fmin(x, y):
+    """``min`` of two numbers without NaN (plain Python; compiled code uses ``llvm.minnum``)."""
+    return x if x < y else y
+
+
+def _fmax(x, y):
+    """``max`` of two numbers without NaN (plain Python; compiled code uses ``llvm.maxnum``)."""
+    return x if x > y else y
+
+
+if NUMBA:
+    @numba.extending.overload(_fmin)
+    def _fmin_compiled(x, y):
+        return lambda x, y: _minnum(x, y)
+
+    @numba.extending.overload(_fmax)
+    def _fmax_compiled(x, y):
+        return lambda x, y: _maxnum(x, y)
 
     def _jit(**kw):
         return numba.njit(fastmath=_FLAGS, **kw)
 
     _prange = numba.prange
 else:  # pragma: no cover
-    _fmin, _fmax = min, max
 
     def _jit(**kw):
         return lambda fn: fn

@@ -463,3 +463,24 @@ def test_shared_tree_on_the_digits_spectrum_is_certified_at_sixteen_steps():
     boot = float(ld.w2(merge_value(MergeTree.boot(16), ld.Schedule.cosine(16), digits, 1.0), ld.Schedule.cosine(16),
                        digits))
     assert res.w2 <= boot
+
+
+@pytest.mark.parametrize("init", ["warm", "coarse"])
+def test_the_kernel_runs_as_plain_python_too(init):
+    """The compiled mirror and its plain-Python source (what runs without numba) give the same tables."""
+    pytest.importorskip("numba")
+    import numpy as np
+
+    from lineardistill import dp as dp_module, kernels
+
+    p = ld.MergeProblem(ld.Schedule.linear(9), 1.4, 0.8, init).flat()
+    s0 = dp_module._start_table(p)
+    s0 = np.zeros((1, 1)) if s0 is None else s0[0].numpy()
+    r, w = p.r[0].numpy(), p.w[0].numpy()
+    tables = [[np.zeros((10, 10)) for _ in range(4)] for _ in range(2)]
+    kernels.point_tables(r, w, s0, init == "warm", 0, *tables[0])
+    kernels.point_tables.py_func(r, w, s0, init == "warm", 0, *tables[1])
+    for fast, slow in zip(*tables):
+        assert np.array_equal(fast, slow)
+    ref = interval_dp(p, opt="max", backend="torch")
+    assert float(ref.value) == tables[1][2][9, 0]
