@@ -40,7 +40,7 @@ from typing import NamedTuple
 
 import torch
 
-from ._checks import as_int, one_of
+from ._checks import as_float, as_int, one_of
 from .problem import MergeProblem, combine
 from .trees import MergeTree, count_trees
 
@@ -61,7 +61,7 @@ ENUMERATION_CHUNK = 2**22
 MAX_OPERATIONS = 2e11
 """Default cap on the estimated floating-point operations of one :func:`interval_dp` call
 (``2`` per (interval, split point) pair, ``N^3 / 3`` pairs, times the batch and the number of
-extremes): about a minute on one CPU core at the compiled kernel's rate. Larger calls raise a
+extremes): one to a few minutes on one CPU core at the compiled kernel's rate. Larger calls raise a
 ValueError that states the estimate; pass ``max_operations=None`` to run them anyway."""
 
 PARETO_MAX_POINTS = 20000
@@ -102,9 +102,7 @@ def check_cost(num_steps: int, batch: int, extremes: int, keep_tables: bool, max
     """Raise a ValueError stating the cost when a DP exceeds ``max_operations`` or the table-memory cap."""
     if max_operations is None:
         return
-    limit = float(max_operations)
-    if not limit > 0:
-        raise ValueError(f"max_operations must be > 0 or None, got {max_operations!r}")
+    limit = as_float(max_operations, "max_operations", positive=True)
     ops, mem = dp_cost(num_steps, batch, extremes)
     minutes = ops / 1e9 / 60
     if ops > limit:
@@ -547,7 +545,7 @@ def _resolution(n, T, norm):
     return 8.0 * (n + 1) * 2.0**-53 * T * norm
 
 
-SEARCH_TIME_LIMIT = 2.0
+SEARCH_TIME_LIMIT = 1.8
 """Default ``time_limit`` (seconds) of the branch and bound in :func:`optimal_tree`."""
 
 
@@ -575,9 +573,8 @@ def optimal_tree(schedule, lam=None, ctau=None, init: str = "warm", method: str 
         raise ValueError(f"lam and ctau must be single numbers here, got batch shape {tuple(prob.shape)}; "
                          "use interval_dp or the phase functions for batches, shared_optimal_tree for several "
                          "variances")
-    if time_limit is not None and not (isinstance(time_limit, (int, float)) and not isinstance(time_limit, bool)
-                                       and time_limit > 0):
-        raise ValueError(f"time_limit must be a positive number of seconds or None, got {time_limit!r}")
+    if time_limit is not None:
+        time_limit = as_float(time_limit, "time_limit", positive=True)
     begin = time.perf_counter()
     p = prob.flat()
     n = p.num_steps
@@ -908,9 +905,8 @@ def shared_optimal_tree(schedule, lam=None, ctau=None, init: str = "warm", time_
     """
     from .search import branch_and_bound
 
-    if time_limit is not None and not (isinstance(time_limit, (int, float)) and not isinstance(time_limit, bool)
-                                       and time_limit > 0):
-        raise ValueError(f"time_limit must be a positive number of seconds or None, got {time_limit!r}")
+    if time_limit is not None:
+        time_limit = as_float(time_limit, "time_limit", positive=True)
     begin = time.perf_counter()
     p = _coordinates(schedule, lam, ctau, init)
     n, d = p.num_steps, p.shape[0]
