@@ -109,7 +109,7 @@ def run(quick=False):
     rows.append((f"batched min+max DP, {batch} points, N = {n} (compiled, all cores): s / GFLOP/s",
                  f"{t_k:.2f} / {flops / t_k / 1e9:.2f}", "", None))
     rows.append(("  ratio to the matrix-product rate of the same run", f"{100 * ratio:.1f}%", ">= 10%", ratio >= 0.10))
-    nt, bt = (128, 32) if quick else (256, 64)
+    nt, bt = (128, 16) if quick else (192, 32)
     sch_t = ld.Schedule.cosine(nt)
     lam_t = torch.linspace(0.5, 3.0, bt, dtype=torch.float64)
     t_t, lo_t = best_time(lambda: dpmod._torch_tables(ld.MergeProblem(sch_t, lam_t, 1.0).flat(), "min"), 1)
@@ -162,7 +162,7 @@ def run(quick=False):
     for name in ("cosine", "linear"):
         for n in sizes:
             s = getattr(ld.Schedule, name)(n)
-            for lam_f, ctau_f in window_points(s, 2 if quick else 4):
+            for lam_f, ctau_f in window_points(s, 2 if quick else 3):
                 start = time.perf_counter()
                 opt = ld.optimal_tree(s, lam_f, ctau_f)
                 times.append(time.perf_counter() - start)
