@@ -41,16 +41,13 @@ from .dp import (
     Extremes,
     IntervalDP,
     OptimalTree,
-    ParetoResult,
     TreeValues,
     enumerate_values,
     extreme_values,
     interval_dp,
     optimal_tree,
-    pareto_tree,
-    shared_optimal_tree,
-    SharedTree,
 )
+from .shared import ParetoResult, SharedTree, pareto_tree, shared_optimal_tree
 from .phase import (
     PHASES,
     PhaseDiagram,
