@@ -484,3 +484,17 @@ def test_the_kernel_runs_as_plain_python_too(init):
         assert np.array_equal(fast, slow)
     ref = interval_dp(p, opt="max", backend="torch")
     assert float(ref.value) == tables[1][2][9, 0]
+
+
+@pytest.mark.parametrize("init", [i for i in INITS if i != "warm"])
+def test_search_and_shared_tree_under_other_starts(init):
+    sch = ld.Schedule.cosine(6)
+    lam = torch.tensor([0.5, 1.3, 1.45, 3.0], dtype=torch.float64)
+    every = enumerate_values(sch, lam, 0.7, init).values
+    best = float(ld.w2(every, sch, lam[:, None], dim=0).min())
+    res = ld.shared_optimal_tree(sch, lam, 0.7, init)
+    assert res.exact and res.w2 == pytest.approx(best, rel=1e-12)
+    for value in lam.tolist():
+        found = optimal_tree(sch, value, 0.7, init, method="search", time_limit=30)
+        listed = optimal_tree(sch, value, 0.7, init, method="enumerate")
+        assert found.exact and abs(found.w2 - listed.w2) <= found.gap_bound + found.resolution
