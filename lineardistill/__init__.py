@@ -38,16 +38,16 @@ from .trees import (
 from .training import OPTIMIZERS, TrainingResult, gd_weights, train_block, train_tree, training_tolerance
 from .dp import (
     ENUMERATION_MAX_STEPS,
+    Extremes,
     IntervalDP,
     OptimalTree,
-    ParetoResult,
     TreeValues,
     enumerate_values,
     extreme_values,
     interval_dp,
     optimal_tree,
-    pareto_tree,
 )
+from .shared import ParetoResult, SharedTree, pareto_tree, shared_optimal_tree
 from .phase import (
     PHASES,
     PhaseDiagram,
@@ -158,6 +158,9 @@ __all__ = [
     "one_shot_value",
     "optimal_tree",
     "pareto_tree",
+    "shared_optimal_tree",
+    "SharedTree",
+    "Extremes",
     "phase_diagram",
     # beyond the linear model: mixtures (R18) and spectra
     "BlockErrors",

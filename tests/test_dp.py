@@ -19,7 +19,7 @@ from lineardistill.dp import (
     optimal_tree,
     pareto_tree,
 )
-from lineardistill.student import INITS
+from lineardistill.problem import INITS
 from lineardistill.trees import MergeTree, all_trees, count_trees, merge_value
 
 SCHEDULES = {"cosine": ld.Schedule.cosine, "linear": ld.Schedule.linear}
@@ -184,12 +184,15 @@ def test_general_method_inside_the_window(n):
         assert approx.w2 - opt.w2 <= approx.gap_bound  # the stated bound holds
 
 
-def test_approximate_method_beyond_enumeration():
+def test_search_beyond_enumeration_is_never_worse_than_the_dp_trees():
     sch = ld.Schedule.cosine(14)
     lam, ctau = window_points(sch, 1)[0]
-    opt = optimal_tree(sch, lam, ctau)
-    assert not opt.exact and "approximate" in opt.method
-    assert opt.gap_bound == pytest.approx(opt.w2)
+    opt = optimal_tree(sch, lam, ctau, time_limit=0.5)
+    approx = optimal_tree(sch, lam, ctau, method="approximate")
+    assert not approx.exact and approx.gap_bound == pytest.approx(approx.w2)
+    assert opt.w2 <= approx.w2 + 1e-15                  # the search starts from the best DP tree
+    if not opt.exact:
+        assert "time_limit" in opt.method and opt.gap_bound <= opt.w2 + opt.resolution
     boot = abs(float(merge_value(MergeTree.boot(14), sch, lam, ctau)) - opt.teacher)
     one = abs(float(merge_value(MergeTree.vanilla(14), sch, lam, ctau)) - opt.teacher)
     assert opt.w2 <= min(boot, one) + 1e-15
@@ -272,24 +275,10 @@ def test_pareto_validation():
         pareto_tree(sch, [1.0], 1.0, merges="yes")
 
 
-@pytest.mark.parametrize("init", ["warm", "coarse"])
-def test_large_batch_value_path_matches_the_pointer_path(init):
-    from lineardistill.dp import BATCH_LAYOUT_MIN
-
-    sch = ld.Schedule.linear(12)
-    lam, ctau = random_points(77, BATCH_LAYOUT_MIN + 44)
-    for opt in ("min", "max"):
-        fast = interval_dp(sch, lam, ctau, opt, init, pointers=False).value
-        slow = interval_dp(sch, lam, ctau, opt, init).value
-        torch.testing.assert_close(fast, slow, rtol=1e-13, atol=0)
-
-
-# ------------------------------------------------- compiled (numba) scalar path
-# interval_dp runs one (variance, budget) pair with opt "min"/"max" through a numba kernel; the
-# private keyword _engine forces the numba or the torch code so that the two can be compared.
-OPTS_MIN_MAX = ("min", "max")
-
-
+# ------------------------------------------------- the two engines of one recurrence
+# interval_dp runs min/max on the CPU through the compiled mirror (lineardistill.kernels) when numba
+# is importable; backend= forces one engine. The mirror repeats the merge rule's operations in the same
+# order, so the tables must agree bit for bit (not merely to a tolerance).
 def scalar_points(seed, count):
     """``count`` (lam, ctau) pairs as Python floats, from :func:`random_points`."""
     lam, ctau = random_points(seed, count)
@@ -297,84 +286,61 @@ def scalar_points(seed, count):
 
 
 @pytest.mark.parametrize("init", INITS)
-@pytest.mark.parametrize("opt", OPTS_MIN_MAX)
+@pytest.mark.parametrize("opt", ["min", "max"])
 @pytest.mark.parametrize("name", sorted(SCHEDULES))
 @pytest.mark.parametrize("n", [2, 3, 8, 33])
-def test_numba_path_matches_torch_path(n, name, opt, init):
+def test_kernel_tables_equal_torch_tables_bit_for_bit(n, name, opt, init):
     pytest.importorskip("numba")
     sch = SCHEDULES[name](n)
-    for lam, ctau in scalar_points(1000 + 7 * n, 4):
-        fast = interval_dp(sch, lam, ctau, opt, init, _engine="numba")
-        ref = interval_dp(sch, lam, ctau, opt, init, _engine="torch")
-        assert fast.value.shape == ref.value.shape == ()
-        torch.testing.assert_close(fast.value, ref.value, rtol=1e-13, atol=0)
-        torch.testing.assert_close(fast.V, ref.V, rtol=1e-13, atol=0)
-        torch.testing.assert_close(fast.G, ref.G, rtol=1e-13, atol=0)
-        assert fast.split_v.dtype == ref.split_v.dtype and fast.split_v.shape == ref.split_v.shape
-        assert torch.equal(fast.split_v, ref.split_v) and torch.equal(fast.split_g, ref.split_g)
-        assert fast.tree() == ref.tree()
-
-
-@functools.cache
-def shared_brute_init(name, n, init):
-    """Brute force at 5 random points for (schedule, N, init), computed once per test session."""
-    sch = SCHEDULES[name](n)
-    lam, ctau = random_points(500 + 11 * n, 5)
-    _, values = brute_values(sch, lam, ctau, init)
-    return sch, lam, ctau, values
+    lam, ctau = random_points(1000 + 7 * n, 5)
+    fast = interval_dp(sch, lam, ctau, opt, init, backend="numba")
+    ref = interval_dp(sch, lam, ctau, opt, init, backend="torch")
+    assert fast.backend == "numba" and ref.backend == "torch"
+    assert torch.equal(fast.value, ref.value)
+    upper = torch.ones(n + 1, n + 1, dtype=torch.bool).triu(1)
+    assert torch.equal(fast.G[..., upper], ref.G[..., upper])
+    assert torch.equal(fast.V[..., upper.T], ref.V[..., upper.T])
+    for i in range(5):
+        assert fast.tree((i,)) == ref.tree((i,))
+    values_only = interval_dp(sch, lam, ctau, opt, init, pointers=False)
+    assert torch.equal(values_only.value, ref.value)
 
 
 @pytest.mark.parametrize("init", INITS)
 @pytest.mark.parametrize("name", sorted(SCHEDULES))
 @pytest.mark.parametrize("n", [1, 2, 4, 7])
-def test_numba_path_matches_brute_force(n, name, init):
+def test_kernel_matches_brute_force(n, name, init):
     pytest.importorskip("numba")
-    sch, lam, ctau, values = shared_brute_init(name, n, init)
-    for i in range(lam.numel()):
-        for opt, expected in (("min", values[:, i].min()), ("max", values[:, i].max())):
-            dp = interval_dp(sch, float(lam[i]), float(ctau[i]), opt, init, _engine="numba")
-            torch.testing.assert_close(dp.value, expected, rtol=1e-12, atol=1e-15)
-            tree = dp.tree()
+    sch = SCHEDULES[name](n)
+    lam, ctau = random_points(500 + 11 * n, 5)
+    _, values = brute_values(sch, lam, ctau, init)
+    both = extreme_values(sch, lam, ctau, init)
+    torch.testing.assert_close(both.least, values.min(dim=0).values, rtol=1e-12, atol=1e-15)
+    torch.testing.assert_close(both.largest, values.max(dim=0).values, rtol=1e-12, atol=1e-15)
+    for opt in ("min", "max"):
+        dp = interval_dp(sch, lam, ctau, opt, init, backend="numba")
+        for i in range(lam.numel()):
+            tree = dp.tree((i,))
             assert tree.lo == 0 and tree.hi == n
-            torch.testing.assert_close(merge_value(tree, sch, lam[i], ctau[i], init), dp.value, rtol=1e-12, atol=1e-15)
+            torch.testing.assert_close(merge_value(tree, sch, lam[i], ctau[i], init), dp.value[i],
+                                       rtol=1e-12, atol=1e-15)
 
 
-def test_numba_path_is_the_default_for_one_point_and_keeps_the_interface():
-    pytest.importorskip("numba")
+def test_backend_choice_and_its_errors(monkeypatch):
     sch = ld.Schedule.linear(12)
-    for lam, ctau in ((0.7, 0.3), (torch.tensor([1.4]), 2.0), (torch.tensor([[3.0]]), torch.tensor([0.05]))):
-        auto = interval_dp(sch, lam, ctau, "max", "coarse")
-        ref = interval_dp(sch, lam, ctau, "max", "coarse", _engine="torch")
-        assert auto.value.shape == ref.value.shape and auto.V.shape == ref.V.shape and auto.G.shape == ref.G.shape
-        torch.testing.assert_close(auto.value, ref.value, rtol=1e-13, atol=0)
-        index = (0,) * len(ref.shape)
-        assert auto.tree(index) == ref.tree(index)
-    values_only = interval_dp(sch, 0.7, 0.3, "min", pointers=False)
-    assert values_only.split_v is None and values_only.split_g is None
-    torch.testing.assert_close(values_only.value, interval_dp(sch, 0.7, 0.3, "min", _engine="torch").value,
-                               rtol=1e-13, atol=0)
-    with pytest.raises(ValueError, match="pointers=False"):
-        values_only.tree()
-    # batches and the target rule stay on torch; forcing numba there is refused
-    with pytest.raises(ValueError, match="_engine"):
-        interval_dp(sch, [0.5, 1.5], 1.0, "min", _engine="numba")
-    with pytest.raises(ValueError, match="_engine"):
-        interval_dp(sch, 0.5, 1.0, "target", _engine="numba")
-    with pytest.raises(ValueError, match="_engine"):
-        interval_dp(sch, 0.5, 1.0, "min", _engine="fast")
-
-
-def test_torch_fallback_without_numba(monkeypatch):
+    assert interval_dp(sch, 0.5, 1.0, "target").backend == "torch"
+    with pytest.raises(ValueError, match="backend"):
+        interval_dp(sch, 0.5, 1.0, "target", backend="numba")
+    with pytest.raises(ValueError, match="backend"):
+        interval_dp(sch, 0.5, 1.0, "min", backend="fast")
     from lineardistill import dp as dp_module
 
-    monkeypatch.setattr(dp_module, "_NUMBA_KERNEL", False)       # as if `import numba` had failed
-    sch = ld.Schedule.cosine(9)
+    monkeypatch.setattr(dp_module, "_numba_kernels", lambda: None)        # as if `import numba` had failed
     auto = interval_dp(sch, 1.3, 0.4, "min", "teacher")
-    ref = interval_dp(sch, 1.3, 0.4, "min", "teacher", _engine="torch")
-    torch.testing.assert_close(auto.value, ref.value, rtol=0, atol=0)
-    assert auto.tree() == ref.tree()
+    assert auto.backend == "torch"
     with pytest.raises(RuntimeError, match="numba"):
-        interval_dp(sch, 1.3, 0.4, "min", _engine="numba")
+        interval_dp(sch, 1.3, 0.4, "min", backend="numba")
+    assert optimal_tree(sch, 1.3, 0.4).exact
 
 
 def test_importing_the_package_does_not_import_numba():
@@ -386,19 +352,149 @@ def test_importing_the_package_does_not_import_numba():
     assert out.stdout.strip() == "False"
 
 
-def test_dispatch_uses_numba_only_for_one_point_min_max(monkeypatch):
-    pytest.importorskip("numba")
-    from lineardistill import dp as dp_module
+def test_a_merge_problem_is_accepted_in_place_of_plain_arguments():
+    sch = ld.Schedule.cosine(7)
+    prob = ld.MergeProblem(sch, [0.5, 1.3], 0.7)
+    torch.testing.assert_close(interval_dp(prob, opt="max").value, interval_dp(sch, [0.5, 1.3], 0.7, "max").value,
+                               rtol=0, atol=0)
+    one = ld.MergeProblem(sch, 1.3, 0.7)
+    assert optimal_tree(one).w2 == optimal_tree(sch, 1.3, 0.7).w2
+    with pytest.raises(ValueError, match="MergeProblem"):
+        interval_dp(prob, 1.0, 1.0)
 
-    calls = []
-    real = dp_module._numba_extremes
-    monkeypatch.setattr(dp_module, "_numba_extremes", lambda *args: calls.append(args[-1]) or real(*args))
+
+# ------------------------------------------------- size and time guards
+def test_size_guards_state_the_cost_and_the_override():
+    big = ld.Schedule.cosine(10_000)
+    for call in (lambda: optimal_tree(big, 1.3, 1.0), lambda: interval_dp(big, 1.3, 1.0),
+                 lambda: extreme_values(big, 1.3, 1.0), lambda: ld.shared_optimal_tree(big, [1.3, 2.0], 1.0)):
+        with pytest.raises(ValueError, match="num_steps=10000") as info:
+            call()
+        assert "floating-point operations" in str(info.value) and "max_operations=None" in str(info.value)
+    with pytest.raises(ValueError, match="max_operations"):
+        interval_dp(ld.Schedule.cosine(4), 1.0, 1.0, max_operations=-1)
+    # the cap counts the batch too
+    with pytest.raises(ValueError, match="400 point"):
+        interval_dp(ld.Schedule.cosine(400), torch.linspace(0.5, 2, 400), 1.0, max_operations=1e9)
+    assert interval_dp(ld.Schedule.cosine(40), 1.3, 1.0, max_operations=None).value > 0
+
+
+# ------------------------------------------------- the window: branch and bound
+@pytest.mark.parametrize("name", sorted(SCHEDULES))
+@pytest.mark.parametrize("n", [5, 7, 9])
+def test_search_matches_enumeration_on_a_window_grid(name, n):
+    sch = SCHEDULES[name](n)
+    lam = torch.linspace(1.0, 2.2, 121, dtype=torch.float64)[:, None]
+    ctau = torch.logspace(-1.5, 1.0, 6, dtype=torch.float64)[None, :]
+    both = extreme_values(sch, lam, ctau)
+    T = ld.composite(sch, lam).expand_as(both.least)
+    inside = torch.nonzero((both.least < T) & (both.largest > T)).tolist()
+    assert len(inside) >= 3
+    for i, j in inside[:: max(1, len(inside) // 10)]:
+        lam_f, ctau_f = float(lam[i, 0]), float(ctau[0, j])
+        found = optimal_tree(sch, lam_f, ctau_f, method="search", time_limit=30)
+        listed = optimal_tree(sch, lam_f, ctau_f, method="enumerate")
+        assert found.exact and "branch and bound" in found.method
+        assert abs(found.w2 - listed.w2) <= found.gap_bound + found.resolution
+        torch.testing.assert_close(merge_value(found.tree, sch, lam_f, ctau_f), torch.tensor(found.value,
+                                   dtype=torch.float64), rtol=1e-13, atol=0)
+
+
+def test_search_with_a_time_limit_reports_a_valid_bound():
+    sch = ld.Schedule.cosine(9)
+    lam, ctau = 1.18, 2.37
+    listed = optimal_tree(sch, lam, ctau, method="enumerate")
+    quick = optimal_tree(sch, lam, ctau, method="search", time_limit=1e-3)
+    assert quick.w2 >= listed.w2 - quick.resolution
+    assert quick.w2 - listed.w2 <= quick.gap_bound + quick.resolution
+    if not quick.exact:
+        assert "time_limit" in quick.method
+
+
+# ------------------------------------------------- one tree for many coordinates
+SHARED_CASES = [("cosine", 6, [1.4, 1.45], 1.0), ("cosine", 6, [0.5, 1.5, 3.0], 0.4),
+                ("linear", 7, [0.2, 0.7, 6.0, 1.3], 0.5), ("cosine", 8, [0.3, 1.2, 1.25, 1.3, 2.5], 1.0),
+                ("linear", 8, [1.3, 1.35], 3.0), ("cosine", 5, [1.2], 0.1)]
+
+
+@pytest.mark.parametrize("name, n, lam, ctau", SHARED_CASES)
+def test_shared_optimal_tree_equals_brute_force(name, n, lam, ctau):
+    sch = SCHEDULES[name](n)
+    lam_t = torch.tensor(lam, dtype=torch.float64)
+    every = enumerate_values(sch, lam_t, ctau).values                   # (d, trees)
+    total = ld.w2(every, sch, lam_t[:, None], dim=0)                    # (trees,)
+    res = ld.shared_optimal_tree(sch, lam, ctau)
+    assert res.exact and res.status == "proved"
+    assert res.w2 == pytest.approx(float(total.min()), rel=1e-12, abs=1e-15)
+    assert res.lower_bound <= float(total.min()) * (1 + 1e-12) + 1e-15
+    torch.testing.assert_close(merge_value(res.tree, sch, lam_t, ctau), res.values, rtol=1e-13, atol=0)
+    # no shared tree beats a coordinate's own bound
+    assert float(torch.sqrt((res.own_w2**2).sum())) <= res.w2 * (1 + 1e-12)
+
+
+def test_shared_optimal_tree_time_limit_gives_a_proved_lower_bound():
+    sch = ld.Schedule.cosine(8)
+    lam = [0.3, 1.2, 1.25, 1.3, 1.45, 2.5]
+    lam_t = torch.tensor(lam, dtype=torch.float64)
+    best = float(ld.w2(enumerate_values(sch, lam_t, 1.0).values, sch, lam_t[:, None], dim=0).min())
+    res = ld.shared_optimal_tree(sch, lam, 1.0, time_limit=1e-4)
+    assert res.lower_bound <= best * (1 + 1e-12) <= res.w2 * (1 + 1e-12)
+    assert res.exact == (res.status == "proved")
+
+
+def test_shared_optimal_tree_validation():
+    sch = ld.Schedule.cosine(4)
+    with pytest.raises(ValueError, match="lam"):
+        ld.shared_optimal_tree(sch, [], 1.0)
+    with pytest.raises(ValueError, match="lam"):
+        ld.shared_optimal_tree(sch, [[1.0, 2.0]], 1.0)
+    with pytest.raises(ValueError, match="ctau"):
+        ld.shared_optimal_tree(sch, [1.0, 2.0], [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="time_limit"):
+        ld.shared_optimal_tree(sch, [1.0, 2.0], 1.0, time_limit=0)
+    with pytest.raises(ValueError, match="init"):
+        ld.shared_optimal_tree(sch, [1.0, 2.0], 1.0, init="cold")
+
+
+def test_shared_tree_on_the_digits_spectrum_is_certified_at_sixteen_steps():
+    digits = ld.digits_spectrum()
+    res = ld.shared_optimal_tree(ld.Schedule.cosine(16), digits, 1.0, time_limit=60)
+    assert res.exact and res.lower_bound == res.w2
+    boot = float(ld.w2(merge_value(MergeTree.boot(16), ld.Schedule.cosine(16), digits, 1.0), ld.Schedule.cosine(16),
+                       digits))
+    assert res.w2 <= boot
+
+
+@pytest.mark.parametrize("init", ["warm", "coarse"])
+def test_the_kernel_runs_as_plain_python_too(init):
+    """The compiled mirror and its plain-Python source (what runs without numba) give the same tables."""
+    pytest.importorskip("numba")
+    import numpy as np
+
+    from lineardistill import dp as dp_module, kernels
+
+    p = ld.MergeProblem(ld.Schedule.linear(9), 1.4, 0.8, init).flat()
+    s0 = dp_module._start_table(p)
+    s0 = np.zeros((1, 1)) if s0 is None else s0[0].numpy()
+    r, w = p.r[0].numpy(), p.w[0].numpy()
+    tables = [[np.zeros((10, 10)) for _ in range(4)] for _ in range(2)]
+    kernels.point_tables(r, w, s0, init == "warm", 0, *tables[0])
+    kernels.point_tables.py_func(r, w, s0, init == "warm", 0, *tables[1])
+    for fast, slow in zip(*tables):
+        assert np.array_equal(fast, slow)
+    ref = interval_dp(p, opt="max", backend="torch")
+    assert float(ref.value) == tables[1][2][9, 0]
+
+
+@pytest.mark.parametrize("init", [i for i in INITS if i != "warm"])
+def test_search_and_shared_tree_under_other_starts(init):
     sch = ld.Schedule.cosine(6)
-    interval_dp(sch, 0.8, 0.5, "min")
-    interval_dp(sch, [0.8], 0.5, "max", "identity")
-    assert calls == ["min", "max"]
-    interval_dp(sch, [0.8, 1.2], 0.5, "min")           # a batch: torch
-    interval_dp(sch, 0.8, 0.5, "target")                # the target rule: torch
-    interval_dp(sch, 0.8, 0.5, "min", _engine="torch")  # forced torch
-    extreme_values(sch, 0.8, 0.5)                       # two scalar DPs: numba
-    assert calls == ["min", "max", "min", "max"]
+    lam = torch.tensor([0.5, 1.3, 1.45, 3.0], dtype=torch.float64)
+    every = enumerate_values(sch, lam, 0.7, init).values
+    best = float(ld.w2(every, sch, lam[:, None], dim=0).min())
+    res = ld.shared_optimal_tree(sch, lam, 0.7, init)
+    assert res.exact and res.w2 == pytest.approx(best, rel=1e-12)
+    for value in lam.tolist():
+        found = optimal_tree(sch, value, 0.7, init, method="search", time_limit=30)
+        listed = optimal_tree(sch, value, 0.7, init, method="enumerate")
+        assert found.exact and abs(found.w2 - listed.w2) <= found.gap_bound + found.resolution
