@@ -268,31 +268,57 @@ def plot_sample_grid(grid: SampleGrid, rows=None, fig=None, title: str | None = 
     ``rows`` picks and orders rows (default: all of ``grid.rows``). Pass an
     existing ``fig`` to draw into it. Returns the figure.
     """
-    import matplotlib.pyplot as plt
-
     if not isinstance(grid, SampleGrid):
         raise TypeError(f"grid must be a SampleGrid (from sample_grid), got {type(grid).__name__}")
     names = list(grid.rows if rows is None else rows)
     bad = [r for r in names if r not in grid.images]
     if bad or not names:
         raise ValueError(f"rows must be a non-empty list out of {grid.rows}, got {_show(rows)}")
-    count = next(iter(grid.images.values())).shape[0]
+    table = {}
+    for name in names:
+        text = (f"W2 data {grid.w2_data[name]:.2f}\nW2 teacher {grid.w2_teacher[name]:.2f}"
+                if name in grid.w2_data else "")
+        table[GRID_LABELS.get(name, name)] = (grid.images[name], text)
+    return plot_image_rows(table, fig=fig, title=title or f"same noise z_N for every row; cosine schedule, "
+                           f"N = {grid.num_steps}, c tau = {grid.ctau:g}")
+
+
+def plot_image_rows(rows: dict, fig=None, title: str | None = None):
+    """Rows of 8x8 images: ``rows`` maps a row title to ``(images (n, 8, 8), note)``; the note is printed beside it.
+
+    Every row must hold the same number of images (0..16 pixel scale; clipped for display). Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    if not isinstance(rows, dict) or not rows:
+        raise ValueError(f"rows must be a non-empty dict title -> (images, note), got {_show(rows)}")
+    counts = set()
+    for key, value in rows.items():
+        if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], str)):
+            raise ValueError(f"rows[{key!r}] must be a pair (images, note), got {_show(value)}")
+        images = as_tensor(value[0], f"rows[{key!r}] images")
+        if images.ndim != 3 or tuple(images.shape[1:]) != (8, 8):
+            raise ValueError(f"rows[{key!r}] images must have shape (n, 8, 8), got {tuple(images.shape)}")
+        counts.add(images.shape[0])
+    if len(counts) != 1 or 0 in counts:
+        raise ValueError(f"every row of rows must hold the same number (>= 1) of images, got {sorted(counts)}")
+    count = counts.pop()
     if fig is None:
-        fig = plt.figure(figsize=(1.0 * count + 3.4, 1.05 * len(names) + 0.4))
-    axes = fig.subplots(len(names), count, squeeze=False)
-    for i, name in enumerate(names):
+        fig = plt.figure(figsize=(0.85 * count + 3.6, 0.9 * len(rows) + 0.5))
+    axes = fig.subplots(len(rows), count, squeeze=False)
+    for i, (label, (images, note)) in enumerate(rows.items()):
+        images = as_tensor(images, "images")
         for j in range(count):
             ax = axes[i, j]
-            ax.imshow(grid.images[name][j].clamp(0, 16).numpy(), cmap="gray_r", vmin=0, vmax=16)
+            ax.imshow(images[j].clamp(0, 16).numpy(), cmap="gray_r", vmin=0, vmax=16)
             ax.set_xticks([]); ax.set_yticks([])
-        label = GRID_LABELS.get(name, name)
         axes[i, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
-        if name in grid.w2_data:
-            text = f"W2 data {grid.w2_data[name]:.2f}\nW2 teacher {grid.w2_teacher[name]:.2f}"
-            axes[i, -1].text(1.08, 0.5, text, transform=axes[i, -1].transAxes, va="center", fontsize=8)
-    fig.suptitle(title or f"same noise z_N for every row; cosine schedule, N = {grid.num_steps}, "
-                 f"c tau = {grid.ctau:g}", fontsize=10)
-    fig.subplots_adjust(left=0.2, right=0.8, wspace=0.05, hspace=0.08)
+        if note:
+            axes[i, -1].text(1.08, 0.5, note, transform=axes[i, -1].transAxes, va="center", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.subplots_adjust(left=0.2, right=0.8, top=1 - 0.45 / (0.9 * len(rows) + 0.5), bottom=0.02,
+                        wspace=0.05, hspace=0.08)
     return fig
 
 
