@@ -635,12 +635,17 @@ def plot_directions(result: dict, ax=None, accounting: str = "total"):
     for key in STRATEGY_NAMES:
         entry = block[key]
         ax.plot(res["curve_lam"], entry["curve"], color=colors[key], lw=1.3)
-        ax.scatter(lam, entry["variance_ratio"], color=colors[key], marker=markers[key], s=16, alpha=0.8,
+        hollow = key == "theory"      # the DP's tree is often one of the named ones: keep those visible
+        ax.scatter(lam, entry["variance_ratio"], marker=markers[key], s=30 if hollow else 16, alpha=0.8,
+                   facecolors="none" if hollow else colors[key], edgecolors=colors[key],
                    label=f"{TITLES[key]} {entry['tree'] if len(entry['tree']) < 26 else ''}")
     ax.axhline(1.0, color="k", lw=0.6)
     ax.axvline(1.0, color="gray", ls=":", lw=0.8)
     ax.axvline(res["lambda_c"], color="gray", ls="--", lw=0.8)
     ax.set_xscale("log"); ax.set_yscale("log")
+    from matplotlib.ticker import NullFormatter
+
+    ax.xaxis.set_minor_formatter(NullFormatter()); ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("variance lambda_i of the PCA direction")
     ax.set_ylabel("Var(student) / Var(teacher)")
     ax.set_title(f"{res['data']} ({res['setting']}, {how} budget): markers measured, lines linear theory "
