@@ -287,6 +287,8 @@ class Operator:
 
 def ddim_sample(net: Denoiser, schedule, z_N) -> torch.Tensor:
     """The teacher: run the deterministic DDIM sampler with the schedule's ``N`` explicit steps from ``z_N``."""
+    if not isinstance(net, Denoiser):
+        raise TypeError(f"net must be a Denoiser, got {type(net).__name__}")
     sch = as_schedule(schedule)
     z = as_tensor(z_N, "z_N").to(next(net.parameters()).device)
     if z.ndim != 2:
