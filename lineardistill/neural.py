@@ -411,12 +411,20 @@ def fit_ctau(measured_ratio, tree, schedule, lam, grid=None) -> float:
 
 
 # ---------------------------------------------------------------- experiment
-def _provenance(command, seconds, dev):
+def _commit():
+    """The git commit of the library's checkout, with ``+dirty`` when its sources have uncommitted changes."""
+    here = os.path.dirname(os.path.abspath(__file__))
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
-                                cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip() or "unknown"
+                                cwd=here).stdout.strip() or "unknown"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", here], capture_output=True, text=True,
+                               timeout=10, cwd=here).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        commit = "unknown"
+        return "unknown"
+    return commit + ("+dirty" if dirty and commit != "unknown" else "")
+
+
+def _provenance(command, seconds, dev, commit):
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu ({platform.processor() or 'unknown'}, " \
                                                                          f"{os.cpu_count()} cores)"
     return {"command": command, "commit": commit, "device": name, "seconds": round(seconds, 1),
@@ -471,7 +479,7 @@ def _run(data, setting, seed, device, progress, accountings, command):
         raise ValueError(f"accountings must be a list out of {ACCOUNTINGS} that holds 'total', got {_show(accountings)}")
     if not isinstance(progress, bool):
         raise TypeError(f"progress must be a bool, got {_show(progress)}")
-    start, cpu_start = time.perf_counter(), time.process_time()
+    start, cpu_start, commit = time.perf_counter(), time.process_time(), _commit()  # the code that runs
     from .dp import pareto_tree
     from .phase import lambda_c
 
@@ -539,7 +547,7 @@ def _run(data, setting, seed, device, progress, accountings, command):
         result["preview"][key] = _preview(dataset, outputs[("total", key)], preview)
     seconds = time.perf_counter() - start
     cmd = command or f"lineardistill.neural.run_experiment(data={name!r}, setting={setting_name!r}, seed={s})"
-    result["provenance"] = _provenance(cmd, seconds, dev)
+    result["provenance"] = _provenance(cmd, seconds, dev, commit)
     result["provenance"]["cpu_seconds"] = round(time.process_time() - cpu_start, 1)
     return result
 
