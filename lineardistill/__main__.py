@@ -5,7 +5,10 @@
   with a table of the named strategies;
 - ``phase``: ``lambda_c`` and a phase-diagram figure;
 - ``figures --out DIR``: regenerate every figure of the book (every
-  ``plot_*`` function of :mod:`lineardistill.plots`, called with its defaults).
+  ``plot_*`` function of :mod:`lineardistill.plots`, called with its defaults);
+- ``experiment --data {digits,mixture2d} --setting {tiny,cpu,full} --out DIR``:
+  train a denoiser, distil it by each strategy and write ``DIR/results.json``
+  and figures (:mod:`lineardistill.neural`, chapter 11).
 
 Bad arguments exit with status 2 and one line on stderr.
 """
@@ -183,6 +186,32 @@ def _cmd_figures(args, out):
     return 1 if failed else 0
 
 
+def _cmd_experiment(args, out):
+    from . import neural
+
+    device = neural.resolve_device(args.device)        # bad device or missing CUDA: exit 2 before any work
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise ValueError(f"--out {args.out!r} exists and is not a folder")
+    parent = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(parent) or not os.access(parent, os.W_OK) or (
+            os.path.isdir(args.out) and not os.access(args.out, os.W_OK)):
+        raise ValueError(f"--out {args.out!r} cannot be written (its parent folder must exist and be writable)")
+    command = (f"python -m lineardistill experiment --data {args.data} --setting {args.setting} "
+               f"--seed {args.seed} --device {args.device} --out {args.out}")
+    result = neural.run_experiment(args.data, args.setting, seed=args.seed, device=device,
+                                   progress=not args.quiet, command=command)
+    paths = neural.write_experiment(result, args.out)
+    print(f"{args.data}, setting {args.setting}: teacher FD to data {result['teacher']['fd_data']:.4g}; "
+          f"{result['provenance']['seconds']:.1f} s on {result['provenance']['device']}", file=out)
+    print(f"{'strategy':<12} {'tree':<28} {'FD data':>9} {'FD teacher':>10}", file=out)
+    for name, entry in result["strategies"].items():
+        tree = entry["tree"] if len(entry["tree"]) <= 28 else entry["tree"][:25] + "..."
+        print(f"{name:<12} {tree:<28} {entry['fd_data']:9.4g} {entry['fd_teacher']:10.4g}", file=out)
+    for path in paths:
+        print(f"wrote {path}", file=out)
+    return 0
+
+
 def _positive_int(text):
     try:
         value = int(text)
@@ -190,6 +219,16 @@ def _positive_int(text):
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _nonnegative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
     return value
 
 
@@ -208,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .student import INITS
 
     parser = _Parser(prog="lineardistill", description="Optimal merging of DDIM teacher steps (linear Gaussian regime).")
-    sub = parser.add_subparsers(dest="command", metavar="{optimal,phase,figures}", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="{optimal,phase,figures,experiment}", parser_class=_Parser)
     sub.required = True
 
     opt = sub.add_parser("optimal", help="the W2-optimal merge tree and a table of the named strategies",
@@ -241,6 +280,19 @@ def build_parser() -> argparse.ArgumentParser:
     fg.add_argument("--only", nargs="+", default=None, metavar="NAME", help="only these figures")
     fg.add_argument("--list", action="store_true", help="list the figure names and exit")
     fg.set_defaults(run=_cmd_figures)
+
+    ex = sub.add_parser("experiment", help="train a diffusion network, distil it by each strategy, measure (ch. 11)",
+                        description="Train an MLP denoiser on the data, take its N-step DDIM sampler as the teacher, "
+                                    "distil it into one-step students (BOOT, one-shot, progressive, the DP's tree) "
+                                    "and write DIR/results.json, DIR/samples.png and DIR/directions.png.")
+    ex.add_argument("--data", choices=("digits", "mixture2d"), default="digits", help="data set (default digits)")
+    ex.add_argument("--setting", choices=("tiny", "cpu", "full"), default="tiny",
+                    help="size: tiny (< 1 min, tests), cpu (the chapter), full (CUDA when present)")
+    ex.add_argument("--out", required=True, help="output folder")
+    ex.add_argument("--seed", type=_nonnegative_int, default=0, help="random seed (default 0)")
+    ex.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:K")
+    ex.add_argument("--quiet", action="store_true", help="no progress bars")
+    ex.set_defaults(run=_cmd_experiment)
     return parser
 
 
