@@ -81,6 +81,9 @@ def _run(cmd, cwd=None, env=None, timeout=None, check=True):
 
 
 def _nbgrader(course: Path, *args, timeout=None, env=None, check=True):
+    env = dict(os.environ if env is None else env)
+    # nbgrader calls the `alembic` command of its own environment
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     return _run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, timeout=timeout, check=check)
 
 
@@ -88,8 +91,9 @@ def _nbgrader(course: Path, *args, timeout=None, env=None, check=True):
 CONFIG = '''# Written by scripts/classroom.py; rewritten at every `grade`.
 import sys
 sys.path.insert(0, {scripts!r})
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearMetadataPreprocessor,
-                                    Execute, IgnorePattern, LimitOutput, SaveAutoGrades)
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute, IgnorePattern, LimitOutput,
+                                    SaveAutoGrades)
 from classroom import VerifyAnswers
 
 c = get_config()
@@ -299,13 +303,14 @@ def strong_isolation() -> bool:
 
 
 def _hidden_paths(course: Path) -> list[str]:
-    paths = {str(ROOT), str(Path(course).resolve()), "/tmp", "/var/tmp", "/home", str(Path.home() / ".cache"),
-             str(Path.home() / ".local"), str(Path.home() / ".jupyter")}
+    paths = {str(ROOT), str(Path(course).resolve()), "/tmp", "/var/tmp", "/home", "/root", str(Path.home())}
     listing = subprocess.run(["git", "-C", str(ROOT), "worktree", "list", "--porcelain"], capture_output=True, text=True)
     for line in listing.stdout.splitlines():
         if line.startswith("worktree "):
             paths.add(line.split(" ", 1)[1])
-    return sorted(p for p in paths if os.path.isdir(p) and p != "/")
+    paths = sorted(os.path.realpath(p) for p in paths if os.path.isdir(p))
+    # a folder inside another hidden folder is hidden with it (and would not exist any more to mount on)
+    return [p for p in paths if p != "/" and not any(p.startswith(q + "/") for q in paths if q != p)]
 
 
 LAUNCH_STRONG = r'''#!/bin/sh
@@ -314,13 +319,18 @@ set -e
 exec unshare --mount --propagation private -- /bin/sh -c '
 set -e
 mount -t tmpfs -o size=256m,mode=755 ld-grading {stage}
-mkdir {stage}/env {stage}/work
+mkdir {stage}/env {stage}/work {stage}/base
 mount --bind {env} {stage}/env
 mount -o remount,bind,ro {stage}/env
+mount --bind {base} {stage}/base
+mount -o remount,bind,ro {stage}/base
 cp "$0" {stage}/work/connection.json
 chown -R {uid}:{uid} {stage}/work
 chmod 700 {stage}/work
-for d in {hidden}; do mount -t tmpfs -o size=1m,mode=755,ro ld-hidden "$d"; done
+for d in {hidden}; do if [ -d "$d" ]; then mount -t tmpfs -o size=1m,mode=755 ld-hidden "$d"; fi; done
+# the interpreter the grading environment links to, back at its own path
+mkdir -p {base} && mount --bind {stage}/base {base}
+for d in {hidden}; do if [ -d "$d" ]; then mount -o remount,ro "$d"; fi; done
 cd {stage}/work
 exec setpriv --reuid={uid} --regid={uid} --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs \
   env -i HOME={stage}/work TMPDIR={stage}/work PATH={stage}/env/bin:/usr/bin:/bin \
@@ -348,9 +358,8 @@ def write_kernel(course: Path, env: Path, assignment: str, strong: bool) -> Path
     kdir = spec_root / "kernels" / KERNEL_NAME
     kdir.mkdir(parents=True, exist_ok=True)
     if strong:
-        # the grading venv's python links to the base interpreter: a folder holding it stays visible
-        hidden = [p for p in _hidden_paths(course) if not str(base).startswith(p + "/")]
-        text = LAUNCH_STRONG.format(stage="/mnt", env=env, uid=NOBODY, assignment=assignment,
+        hidden = _hidden_paths(course)
+        text = LAUNCH_STRONG.format(stage="/mnt", env=env, base=base, uid=NOBODY, assignment=assignment,
                                     hidden=" ".join(f'"{p}"' for p in hidden))
     else:
         text = LAUNCH_WEAK.format(env=env, assignment=assignment)
@@ -431,6 +440,9 @@ class VerifyAnswers(_Base):
                                 "suppressed?)")]
         except ValueError as exc:
             return [self._error(f"the answers of this cell cannot be trusted: {exc}")]
+        except Exception as exc:  # noqa: BLE001  (one cell the grader cannot check must not stop the class)
+            return [self._error(f"the grader could not check this cell ({type(exc).__name__}: {exc}); "
+                                "ask your instructor", "GraderError")]
         if not results:
             return outputs
         text = "\n".join(r.feedback for r in results)
@@ -452,29 +464,35 @@ def grade(course: Path, timeout: int = DEFAULT_TIMEOUT, log=print) -> dict:
     write_config(course, timeout)
     report = preflight(course, ids)
     students = sorted({sid for sid, _ in report})
-    for sid in students:
-        _nbgrader(course, "db", "student", "add", sid)
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "lineardistill") as gb:
+        for sid in students:  # also those whose every file was unreadable: they get their 0 in grades.csv
+            gb.update_or_create_student(sid)
     env = grading_env(log=log)
     strong = strong_isolation()
     log(f"isolation: {'strong (mount namespace, user nobody)' if strong else 'WEAK (not root: see the README)'}")
-    for (sid, aid), entry in sorted(report.items()):
-        if entry["status"] != "ok":
+    for aid in ids:
+        todo = sorted(sid for (sid, a), entry in report.items() if a == aid and entry["status"] == "ok")
+        if not todo:
             continue
         spec = write_kernel(course, env, aid, strong)
         run_env = dict(os.environ, JUPYTER_PATH=str(spec), LINEARDISTILL_ASSIGNMENT=aid,
                        LINEARDISTILL_SOURCE=str(course / "source" / aid / f"{aid}.ipynb"))
-        result = _nbgrader(course, "autograde", aid, "--student", sid, "--force", env=run_env, check=False,
-                           timeout=timeout * 40 + 300)
-        graded = course / "autograded" / sid / aid / f"{aid}.ipynb"
-        if result.returncode != 0 or not graded.exists():
-            tail = (result.stdout + result.stderr).strip().splitlines()[-3:]
-            entry["status"] = "failed"
-            entry["notes"].append("nbgrader could not grade it: " + " | ".join(tail)[:400])
-        else:
-            entry["notes"] += _cell_notes(graded)
-        log(f"graded {sid}/{aid}: {entry['status']}")
-    for aid in ids:
-        _nbgrader(course, "generate_feedback", aid, "--force", check=False)
+        # one nbgrader run per assignment; a submission it cannot grade does not stop the others
+        result = _nbgrader(course, "autograde", aid, "--force", env=run_env, check=False)
+        log_text = (result.stdout + result.stderr).splitlines()
+        for sid in todo:
+            entry = report[sid, aid]
+            graded = course / "autograded" / sid / aid / f"{aid}.ipynb"
+            if graded.exists():
+                entry["notes"] += _cell_notes(graded)
+            else:
+                entry["status"] = "failed"
+                why = [line.strip() for line in log_text if f"'{sid}'" in line or f"/{sid}/" in line]
+                entry["notes"].append("nbgrader could not grade it; its log says: " + " / ".join(why[-3:])[:400])
+            log(f"graded {sid}/{aid}: {entry['status']}")
+    _nbgrader(course, "generate_feedback", "--force", check=False)
     _nbgrader(course, "export", "--to", str(course / "grades.csv"))
     write_report(course, report, strong)
     return report
