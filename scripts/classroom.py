@@ -492,7 +492,9 @@ def grade(course: Path, timeout: int = DEFAULT_TIMEOUT, log=print) -> dict:
                 why = [line.strip() for line in log_text if f"'{sid}'" in line or f"/{sid}/" in line]
                 entry["notes"].append("nbgrader could not grade it; its log says: " + " / ".join(why[-3:])[:400])
             log(f"graded {sid}/{aid}: {entry['status']}")
-    _nbgrader(course, "generate_feedback", "--force", check=False)
+    for aid in ids:
+        if any(a == aid and entry["status"] == "ok" for (_, a), entry in report.items()):
+            _nbgrader(course, "generate_feedback", aid, "--force", check=False)
     _nbgrader(course, "export", "--to", str(course / "grades.csv"))
     write_report(course, report, strong)
     return report
