@@ -17,6 +17,12 @@ In an nbgrader-style test cell::
 Random-input helpers (``uniform``, ``log_uniform``, ``integer``, ``random_shape``,
 ``random_schedule``) take the generator as their first argument, so an input
 recipe is a small function ``draw(gen) -> dict`` of keyword arguments.
+
+When an assignment is graded (book/instructors.md, scripts/classroom.py) the same
+test cells run in two places: in the student's kernel, armed by :func:`arm`, the
+checks only record the student's answers; in the grader's process,
+:func:`verify_cell` replays them against the references. Student code never runs
+where the comparison is made.
 """
 
 from __future__ import annotations
@@ -33,7 +39,9 @@ from ._checks import DTYPE, _show, as_float, as_int
 from .schedule import Schedule
 
 __all__ = [
+    "ANSWERS_MIME",
     "CheckResult",
+    "arm",
     "check_function",
     "check_symbolic",
     "check_value",
@@ -43,6 +51,7 @@ __all__ = [
     "random_shape",
     "summary",
     "uniform",
+    "verify_cell",
 ]
 
 
@@ -626,6 +635,10 @@ def verify_cell(source: str, outputs, namespace: dict) -> list[CheckResult]:
     check replays the answers recorded among ``outputs``. Returns the checks' results;
     raises ``_NoRecord`` when a check has no answers and ``ValueError`` on forged records.
     """
+    if not isinstance(source, str):
+        raise TypeError(f"source must be the test cell's source text, got {_show(source)}")
+    if not isinstance(namespace, dict):
+        raise TypeError(f"namespace must be a dict, got {_show(namespace)}")
     _STATE.update(mode="verify", answers=answers_of(outputs))
     results = []
     module = __import__(__name__, fromlist=["x"])
@@ -655,6 +668,8 @@ def verify_cell(source: str, outputs, namespace: dict) -> list[CheckResult]:
 
 def run_trusted(source: str, namespace: dict) -> None:
     """Run one of the instructor's setup or reference cells in the grader (names the student defines are left out)."""
+    if not isinstance(source, str) or not isinstance(namespace, dict):
+        raise TypeError("source must be a cell's source text and namespace a dict")
     exec(compile(source, "<instructor cell>", "exec"), namespace, _Namespace(namespace))  # noqa: S102
 
 
@@ -759,6 +774,8 @@ def arm(assignment: str) -> list[str]:
 
     import lineardistill
 
+    if assignment not in GRADED_FUNCTIONS:
+        raise ValueError(f"assignment must be one of {sorted(GRADED_FUNCTIONS)}, got {_show(assignment)}")
     for info in pkgutil.walk_packages(lineardistill.__path__, "lineardistill."):
         if info.name.split(".")[-1] != "__main__":
             importlib.import_module(info.name)

@@ -145,8 +145,8 @@ def release(course: Path, source_dir: Path = SOURCE_DIR) -> list[Path]:
         target = course / "source" / aid / f"{aid}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, target)
-        _nbgrader(course, "generate_assignment", aid, "--force")
         released.append(course / "release" / aid / f"{aid}.ipynb")
+    _nbgrader(course, "generate_assignment", "*", "--force")  # every assignment, one nbgrader run
     for path in released:
         if not path.exists():
             raise RuntimeError(f"nbgrader did not write {path}")
@@ -492,9 +492,7 @@ def grade(course: Path, timeout: int = DEFAULT_TIMEOUT, log=print) -> dict:
                 why = [line.strip() for line in log_text if f"'{sid}'" in line or f"/{sid}/" in line]
                 entry["notes"].append("nbgrader could not grade it; its log says: " + " / ".join(why[-3:])[:400])
             log(f"graded {sid}/{aid}: {entry['status']}")
-    for aid in ids:
-        if any(a == aid and entry["status"] == "ok" for (_, a), entry in report.items()):
-            _nbgrader(course, "generate_feedback", aid, "--force", check=False)
+    _nbgrader(course, "generate_feedback", "*", "--force", check=False)
     _nbgrader(course, "export", "--to", str(course / "grades.csv"))
     write_report(course, report, strong)
     return report
