@@ -209,7 +209,18 @@ def preflight(course: Path, ids: list[str]) -> dict:
                                  + "; none was graded (rename one)")
             others = sorted(p.name for p in folder.glob("*.ipynb") if p.name != f"{aid}.ipynb") if folder.is_dir() else []
             if others and not any("matched" in n for n in notes):
-                notes.append("other notebooks in the folder were not graded: " + ", ".join(others))
+                copies = [n for n in others if _normal_name(Path(n).stem) == aid]
+                if copies and target.exists():
+                    notes.append(f"misnamed file(s) {', '.join(copies)}: graded as {target.name} "
+                                 "(copied on an earlier run)")
+                rest = [n for n in others if n not in copies]
+                if rest:
+                    notes.append("other notebooks in the folder were not graded: " + ", ".join(rest))
+            aside = target.with_name(target.name + ".invalid")
+            if not target.exists() and aside.exists():  # set aside on an earlier run: same verdict
+                report[sid, aid] = {"status": "invalid", "notes": notes + [
+                    (check_notebook(aside) or "the file was not a valid notebook") + "; it scores 0"]}
+                continue
             if not target.exists():
                 report[sid, aid] = {"status": "missing", "notes": notes or ["not submitted"]}
                 continue
@@ -217,7 +228,6 @@ def preflight(course: Path, ids: list[str]) -> dict:
             if why:
                 report[sid, aid] = {"status": "invalid", "notes": notes + [why + "; it scores 0"]}
                 # nbgrader would stop on it; move it aside so that it is recorded but not run
-                aside = target.with_name(target.name + ".invalid")
                 shutil.move(target, aside)
             else:
                 report[sid, aid] = {"status": "ok", "notes": notes}

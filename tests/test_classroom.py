@@ -282,3 +282,21 @@ def test_the_student_book_release_rule_gives_nbgraders_cells(course):
         ours = rule.release_notebook(course["source"][aid])
         theirs = nbformat.read(path, as_version=4)
         assert [c.source for c in ours.cells] == [c.source for c in theirs.cells], aid
+
+
+def test_preflight_matches_flags_and_remembers_unreadable_files(tmp_path):
+    sub = tmp_path / "submitted"
+    (sub / "zero" / A1).mkdir(parents=True)
+    (sub / "zero" / A1 / f"{A1}.ipynb").write_bytes(b"")
+    (sub / "loose").mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(), sub / "loose" / "A1_DDIM_multiplier-Copy1.ipynb")
+    (sub / "two" / A1).mkdir(parents=True)
+    for name in (f"{A1} (1).ipynb", f"{A1} (2).ipynb"):
+        nbformat.write(nbformat.v4.new_notebook(), sub / "two" / A1 / name)
+    ids = [A1, "a2_merge_rule"]
+    for _ in range(2):  # grading again gives the same verdicts
+        report = classroom.preflight(tmp_path, ids)
+        assert report["zero", A1]["status"] == "invalid" and "0 bytes" in report["zero", A1]["notes"][-1]
+        assert report["loose", A1]["status"] == "ok" and (sub / "loose" / A1 / f"{A1}.ipynb").exists()
+        assert report["two", A1]["status"] == "missing" and "several files" in report["two", A1]["notes"][0]
+        assert report["loose", "a2_merge_rule"]["status"] == "missing"
