@@ -17,7 +17,9 @@ help:
 	@echo "make outputs  re-execute the notebooks and store their outputs"
 	@echo "make bench  run the benchmarks and write benchmarks/results.md"
 	@echo "make student  build the student book (no solutions) into _build_student/html and check it"
-	@echo "make assignments  release the assignments into assignments_release/ and autograde a demo"
+	@echo "make release COURSE=dir  create an nbgrader course in dir; hand out dir/release (book/instructors.md)"
+	@echo "make grade COURSE=dir    grade dir/submitted/<student>/<id>/<id>.ipynb into dir/grades.csv and feedback"
+	@echo "make assignments  the same as make release COURSE=course"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,10 +71,19 @@ student: $(VENV)/.book-installed _vendor/.stamp
 	mv _student_src/_build/html _build_student/html
 	$(BIN)/python scripts/student_book.py verify
 
-# Student versions of the assignments into assignments_release/, then an autograding demo
-# (the reference solutions and one typical mistake per assignment) with its score table.
-assignments: $(VENV)/.book-installed
-	$(BIN)/python scripts/assignments.py demo
+# Courses run on nbgrader (scripts/classroom.py, book/instructors.md): `release` creates the course
+# folder and the handout COURSE/release; `grade` autogrades COURSE/submitted in a sandboxed kernel and
+# writes COURSE/grades.csv (nbgrader's export), COURSE/feedback and COURSE/grading_report.md.
+.PHONY: release grade
+COURSE  ?= course
+TIMEOUT ?= 60
+release: $(VENV)/.test-installed
+	$(BIN)/python scripts/classroom.py release "$(COURSE)"
+
+grade: $(VENV)/.test-installed
+	$(BIN)/python scripts/classroom.py grade "$(COURSE)" --timeout $(TIMEOUT)
+
+assignments: release
 
 clean:
-	rm -rf _build _vendor _build_student _student_src assignments_release
+	chmod -R u+w build/grading-env 2>/dev/null; rm -rf _build _vendor _build_student _student_src assignments_release build/grading-env

@@ -13,7 +13,10 @@ is then searched for anything that survived.
     and every plain ```` ```{solution} ```` block (in notebooks and in MyST
     markdown files); replaces each assignment by its student version
     (``scripts/assignments.py``: stubs, no hidden tests), shown without being
-    executed; drops the instructors' page. It records in
+    executed; drops the instructors' page; removes the launch buttons (Binder, Colab)
+    and the repository button, which open the repository's notebooks with their
+    solutions (students download the student notebooks with the download button
+    or get the assignments from the instructor's nbgrader release). It records in
     ``removed_solutions.json`` distinctive snippets of everything it removed
     (word sequences that occur nowhere in what is kept).
 
@@ -21,7 +24,8 @@ is then searched for anything that survived.
     scans every HTML file of the built student book (and the sources it offers
     for download, under ``_sources/``) for solution text:
     elements with sphinx-exercise's ``solution`` class, the caption
-    "Solution to", the raw directive names and every recorded snippet. Exits
+    "Solution to", the raw directive names, every recorded snippet and any link to
+    Binder, Colab or a file of the repository. Exits
     non-zero, listing what it found, when anything is there.
 
 ``make student`` runs prepare, ``jupyter-book build _student_src`` and verify,
@@ -183,6 +187,21 @@ def _copy_sources(root: Path, out: Path) -> None:
             shutil.copytree(root / name, out / name, ignore=ignore)
 
 
+# Launch buttons (Binder, Colab) and the repository button open the repository's notebooks,
+# which hold the solutions; the student book offers its own notebooks by the download button.
+LAUNCH_LINK = re.compile(r"mybinder\.org|colab\.research\.google\.com|/v2/gh/|github\.com/[^\"']*/blob/")
+
+
+def _student_config(out: Path) -> None:
+    """Remove the launch and repository buttons from the scratch copy's ``_config.yml``."""
+    config = out / "_config.yml"
+    lines = config.read_text().split("\n")
+    kept = [line for line in lines if not re.match(r"\s+(binderhub_url|colab_url|jupyterhub_url|thebe):", line)]
+    text = "\n".join(kept)
+    text = re.sub(r"(use_repository_button|use_edit_page_button|use_issues_button):\s*true", r"\1: false", text)
+    config.write_text(text)
+
+
 def _drop_instructor_pages(out: Path) -> None:
     toc = out / "_toc.yml"
     lines = toc.read_text().split("\n")
@@ -200,6 +219,7 @@ def prepare(root: Path = ROOT, out: Path = SCRATCH) -> dict:
     """Build the scratch copy without solutions; return the record of what was removed."""
     root, out = Path(root), Path(out)
     _copy_sources(root, out)
+    _student_config(out)
     _drop_instructor_pages(out)
     removed: dict[str, list[str]] = {}
     kept_texts: list[str] = []
@@ -265,6 +285,9 @@ def verify(html_dir: Path = HTML_OUT, record_path: Path = SCRATCH / RECORD_NAME)
         rel = page.relative_to(html_dir)
         if page.suffix == ".html" and SOLUTION_CLASS.search(raw):
             found.append(f"{rel}: an element with the class 'solution'")
+        if page.suffix == ".html" and LAUNCH_LINK.search(raw):
+            found.append(f"{rel}: a launch or repository link ({LAUNCH_LINK.search(raw).group(0)}), which opens "
+                         "the notebooks with solutions")
         text = html_text(raw) if page.suffix == ".html" else raw
         for phrase, pattern in FORBIDDEN_TEXT.items():
             if pattern.search(text):

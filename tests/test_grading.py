@@ -198,3 +198,111 @@ def test_summary_totals():
     assert "ok  a: 2/2" in text and "NO  b: 0/3" in text and text.endswith("total: 2/5")
     with pytest.raises(TypeError, match="results"):
         grading.summary([a, "b"])
+
+
+# ------------------------------------------------ graded runs: record in the kernel, verify outside
+def _cell_outputs(record_fn):
+    """Run ``record_fn`` with the checks recording; return the outputs a notebook cell would hold."""
+    shown = []
+    import IPython.display
+
+    original = IPython.display.display
+    IPython.display.display = lambda obj, raw=False: shown.append({"output_type": "display_data", "data": obj})
+    grading._STATE["mode"] = "record"
+    try:
+        record_fn()
+    finally:
+        grading._STATE["mode"] = "normal"
+        IPython.display.display = original
+    return shown
+
+
+TEST_CELL = '''result = grading.check_function(my_f, ld.teacher_multipliers, draw, name="mult", points=2, trials=6, seed=3)
+result.assert_passed()'''
+
+
+def _verify(outputs):
+    namespace = {"grading": grading, "ld": ld, "draw": draw_schedule_and_lam}
+    return grading.verify_cell(TEST_CELL, outputs, namespace)
+
+
+def test_recorded_answers_are_verified_outside_the_kernel():
+    good = _cell_outputs(lambda: grading.check_function(multipliers_from_sympy, ld.teacher_multipliers, draw_schedule_and_lam,
+                                                        name="mult", points=2, trials=6, seed=3))
+    assert len(good) == 1 and grading.ANSWERS_MIME in good[0]["data"]
+    [result] = _verify(good)
+    assert result.passed and result.points == 2 and "6 random inputs (seed 3)" in result.feedback
+    bad = _cell_outputs(lambda: grading.check_function(swapped_denominator, ld.teacher_multipliers, draw_schedule_and_lam,
+                                                       name="mult", points=2, trials=6, seed=3))
+    [result] = _verify(bad)
+    assert not result.passed and "expected" in result.feedback and "got" in result.feedback
+
+
+def test_exceptions_are_recorded_and_forged_or_missing_records_fail():
+    def broken(schedule, lam):
+        raise NotImplementedError()
+
+    outputs = _cell_outputs(lambda: grading.check_function(broken, ld.teacher_multipliers, draw_schedule_and_lam,
+                                                           name="mult", points=2, trials=6, seed=3))
+    [result] = _verify(outputs)
+    assert not result.passed and "NotImplementedError" in result.feedback
+    with pytest.raises(grading._NoRecord):
+        _verify([])
+    with pytest.raises(ValueError, match="several"):
+        _verify(outputs + outputs)
+    forged = [{"output_type": "display_data", "data": {grading.ANSWERS_MIME: {
+        "check": "mult", "answers": [{"ok": {"tensor": ["nonsense"], "shape": [1]}}] * 6}}}]
+    [result] = _verify(forged)
+    assert not result.passed
+
+
+def test_encoding_round_trips_exactly():
+    value = {"a": torch.tensor([[1 / 3, -0.0], [1e-300, 7.0]], dtype=torch.float64), "b": ("x", 2.5, True),
+             "c": [torch.tensor(1.0, dtype=torch.float32)]}
+    back = grading._decode(grading._encode(value))
+    assert torch.equal(back["a"], value["a"]) and back["b"] == ("x", 2.5, True)
+    assert back["c"][0].shape == () and float(back["c"][0]) == 1.0
+    assert isinstance(grading._decode({"other": "x"}), grading._Other)
+    assert isinstance(grading._decode("garbage"), grading._Other)
+
+
+ARMED = r"""
+import lineardistill as ld
+from lineardistill import grading
+alias = ld.teacher_multipliers
+grading.arm("a1_ddim_multiplier")
+outcomes = {}
+for name, attempt in [
+        ("alias", lambda: alias(ld.Schedule.cosine(3), 1.0)),
+        ("module", lambda: ld.teacher.composite(ld.Schedule.cosine(3), 1.0)),
+        ("read", lambda: open(ld.teacher.__file__).read()),
+        ("reimport", lambda: __import__("importlib").reload(ld.teacher)),
+        ("process", lambda: __import__("subprocess").run(["true"])),
+        ("code", lambda: setattr(alias, "__code__", (lambda *a: 1).__code__))]:
+    try:
+        attempt()
+        outcomes[name] = "allowed"
+    except PermissionError as exc:
+        outcomes[name] = str(exc)
+outcomes["schedule"] = float(ld.Schedule.cosine(2).alphas[1])
+print(repr(outcomes))
+"""
+
+
+def test_an_armed_kernel_refuses_the_graded_functions_and_their_sources():
+    import ast
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", ARMED], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert out.returncode == 0, out.stderr
+    outcomes = ast.literal_eval(out.stdout.strip().splitlines()[-1])
+    assert "may not call it" in outcomes["alias"] and "teacher_multipliers" in outcomes["alias"]
+    assert "may not call it" in outcomes["module"]
+    for name in ("read", "reimport", "process", "code"):
+        assert "may not" in outcomes[name], (name, outcomes[name])
+    assert 0 < outcomes["schedule"] < 1  # what the assignment does not ask for still works
+    with pytest.raises(ValueError, match="assignment"):
+        grading._disable("no-such-assignment")

@@ -125,6 +125,26 @@ def test_verify_flags_solution_class_caption_and_snippets(tmp_path):
         sb.verify(tmp_path / "nothing", record)
 
 
+def test_student_book_has_no_launch_buttons_and_verify_flags_launch_links(tmp_path):
+    out = tmp_path / "src"
+    out.mkdir()
+    shutil.copy(ROOT / "_config.yml", out / "_config.yml")
+    sb._student_config(out)
+    config = (out / "_config.yml").read_text()
+    assert "binderhub_url" not in config and "colab_url" not in config
+    assert "use_repository_button: false" in config
+    assert "binderhub_url" in (ROOT / "_config.yml").read_text()  # the reader's book keeps them
+    record = tmp_path / "record.json"
+    record.write_text(json.dumps({"files": {}, "snippets": []}))
+    html = tmp_path / "html"
+    html.mkdir()
+    (html / "launch.html").write_text(_page('<a href="https://mybinder.org/v2/gh/x/y/main?urlpath=tree/a.ipynb">'
+                                            "Binder</a>"))
+    (html / "ok.html").write_text(_page('<a href="_sources/book/a.ipynb">download</a>'))
+    found = "\n".join(sb.verify(html, record))
+    assert "launch.html: a launch or repository link" in found and "ok.html" not in found
+
+
 def test_prepare_on_the_real_sources(tmp_path):
     out = tmp_path / "student_src"
     record = sb.prepare(ROOT, out)
