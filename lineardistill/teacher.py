@@ -1,22 +1,44 @@
 """The DDIM teacher in the linear Gaussian regime (theory R1 to R5).
 
+Chapters 2 (*The geometry of a DDIM step*) and 3 (*How much signal the teacher
+keeps*) of the book explain this module. The linear-Gaussian reading of DDIM
+follows Gao and Li (2025, arXiv:2505.16024); the formulas are derived in the
+book (and proved by :mod:`lineardistill.symbolic`).
+
 Data ``x_0 ~ N(0, lam)`` per coordinate. Every function is batched over a
 tensor of variances ``lam`` of any shape: results have shape
 ``lam.shape + (time axis,)``. Step ``j`` (0-based) on a step axis is the step
 from time ``j + 1`` to time ``j``. Products over many steps are sums of logs,
 so that N up to 10,000 and variances from 1e-6 to 1e6 stay finite.
+
+>>> from lineardistill import Schedule, teacher_multipliers, composite
+>>> sch = Schedule.cosine(4)
+>>> r = teacher_multipliers(sch, [0.5, 1.0, 4.0])
+>>> tuple(r.shape)
+(3, 4)
+>>> bool(torch.allclose(r.prod(-1), composite(sch, [0.5, 1.0, 4.0])))
+True
 """
 
 from __future__ import annotations
 
 import torch
 
-from ._checks import as_int, as_tensor, broadcast
+from ._checks import as_int, as_tensor, broadcast, check_size
 from .schedule import as_schedule
 
 
+def _lam(schedule, lam, per_time: int = 1) -> torch.Tensor:
+    """``lam`` validated, on the schedule's device, after checking that a table over time would fit in memory."""
+    lam = as_tensor(lam, "lam", positive=True, device=schedule.alphas.device)
+    check_size(max(1, lam.numel()) * (schedule.num_steps + 1) * per_time,
+               f"a table over {schedule.num_steps + 1:,} times for {lam.numel():,} variances",
+               "use fewer variances or steps")
+    return lam
+
+
 def _variances(lam, schedule):
-    return as_tensor(lam, "lam", positive=True, device=schedule.alphas.device)[..., None]
+    return _lam(schedule, lam)[..., None]
 
 
 def denoiser_gain(schedule, lam) -> torch.Tensor:
@@ -53,7 +75,7 @@ def signal_noise_vectors(schedule, lam) -> torch.Tensor:
 def vector_norms(schedule, lam) -> torch.Tensor:
     """R3: ``||v_t|| = sqrt(alpha_t^2 lam + sigma_t^2)``, the standard deviation of ``z_t``, t = 0..N."""
     s = as_schedule(schedule)
-    return _norms(s, as_tensor(lam, "lam", positive=True, device=s.alphas.device))
+    return _norms(s, _lam(s, lam))
 
 
 def _norms(s, lam: torch.Tensor) -> torch.Tensor:
@@ -88,7 +110,7 @@ def teacher_multipliers(schedule, lam) -> torch.Tensor:
     entry ``j`` is the step from time ``j + 1`` to time ``j``.
     """
     s = as_schedule(schedule)
-    return _multipliers(s, as_tensor(lam, "lam", positive=True, device=s.alphas.device))
+    return _multipliers(s, _lam(s, lam))
 
 
 def _multipliers(s, lam: torch.Tensor) -> torch.Tensor:
@@ -140,7 +162,7 @@ def teacher_variance_ratio(schedule, lam) -> torch.Tensor:
 
 def teacher_output_variance(schedule, lam) -> torch.Tensor:
     """R5: the variance of the teacher's sample, ``T^2 ||v_N||^2 = lam prod_t cos^2(theta_t)``."""
-    lam_t = as_tensor(lam, "lam", positive=True, device=as_schedule(schedule).alphas.device)
+    lam_t = _lam(as_schedule(schedule), lam)
     return lam_t * teacher_variance_ratio(schedule, lam_t)
 
 
