@@ -57,6 +57,7 @@ def _show(value, limit: int = _MAX_SHOWN) -> str:
         text = repr(value)
     except Exception:  # a broken __repr__ must not hide the real error
         text = f"<{type(value).__name__}>"
+    text = " ".join(text.split())  # tensors print on several lines; a message is one
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -129,12 +129,24 @@ def log_cos_angles(schedule, lam) -> torch.Tensor:
 def log_composites(schedule, lam) -> torch.Tensor:
     """R4: the table ``log T(s, t)`` for all ``0 <= s <= t <= N``, shape ``lam.shape + (N+1, N+1)``.
 
-    ``T(s, t) = prod_{j=s+1..t} r_j``; entries with ``s > t`` are set to 0 (T = 1).
+    ``T(s, t) = prod_{j=s+1..t} r_j``; entries with ``s >= t`` are 0 (``T = 1``,
+    the empty product, also on the diagonal). When a step has ``r = 0`` (the
+    single step of ``Schedule.cosine(1)``, which ends at ``alpha_N = 0``) the
+    entries across it are ``-inf`` (``T = 0``), never NaN.
+
+    >>> from lineardistill import Schedule
+    >>> log_composites(Schedule.cosine(1), 1.0)
+    tensor([[0., -inf],
+            [0., 0.]], dtype=torch.float64)
     """
-    log_r = torch.log(teacher_multipliers(schedule, lam))
+    sch = as_schedule(schedule)
+    lam = _lam(sch, lam, per_time=2 * (sch.num_steps + 1))
+    log_r = torch.log(_multipliers(sch, lam))
     cumulative = torch.nn.functional.pad(torch.cumsum(log_r, dim=-1), (1, 0))
     table = cumulative[..., None, :] - cumulative[..., :, None]
-    return torch.triu(table)
+    # -inf - (-inf) is NaN on and below the diagonal behind an r = 0 step; those entries are the empty product
+    upper = torch.ones(table.shape[-2:], dtype=torch.bool, device=table.device).triu(diagonal=1)
+    return torch.where(upper, table, torch.zeros((), dtype=table.dtype, device=table.device))
 
 
 def composite(schedule, lam, s: int = 0, t: int | None = None) -> torch.Tensor:

@@ -119,13 +119,14 @@ def gd_weights(schedule, lam=None, ctau=None, steps: int = 1) -> torch.Tensor:
     """
     problem = MergeProblem.of(schedule, lam, ctau)
     n = as_int(steps, "steps", minimum=1)
-    x = (problem.ctau / n)[..., None] * problem.norms**2          # eta ||v_t||^2
+    nf = float(n)                                                 # 10**30 steps: a float, not an int64
+    x = (problem.ctau / nf)[..., None] * problem.norms**2         # eta ||v_t||^2
     with torch.no_grad():
-        magnitude = torch.exp(n * torch.log1p(-x.clamp(max=1.0)))  # the usual case, x <= 1
+        magnitude = torch.exp(nf * torch.log1p(-x.clamp(max=1.0)))  # the usual case, x <= 1
         over = x > 1
         if bool(over.any()):
             odd = n % 2 == 1
-            grown = torch.exp(n * torch.log(x[over] - 1))          # |1 - x|^n
+            grown = torch.exp(nf * torch.log(x[over] - 1))         # |1 - x|^n
             if not bool(torch.isfinite(grown).all()):
                 raise ValueError(f"steps = {n} is too few for ctau up to {float(problem.ctau.max()):.4g}: "
                                  f"eta * ||v_t||^2 reaches {float(x.max()):.3g} > 2, so gradient descent diverges "
