@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 
 import torch
 
@@ -55,6 +56,9 @@ MAX_COUNT_STEPS = 20_000
 The exact count costs time quadratic in ``N`` (big-integer arithmetic): N = 10^5
 takes seconds, N = 10^6 many minutes. Raise the limit to wait longer.
 """
+
+
+_NOT_TREE_TEXT = re.compile(r"[^0-9(),\s]|[^\x00-\x7f]")
 
 
 def _brief(tree) -> str:
@@ -260,6 +264,14 @@ class MergeTree:
         def fail(pos, why):
             raise ValueError(f"cannot parse text {_show(text)} at position {pos}: {why}")
 
+        bad = _NOT_TREE_TEXT.search(text)  # a stray character is found in C, before the loop in Python
+        if bad is not None:
+            ch = bad.group()
+            if ch == "-":
+                fail(bad.start(), "leaves must be positive integers")
+            if ch in ".eE" and bad.start() > 0 and text[bad.start() - 1].isdigit():
+                fail(bad.start(), "leaves must be integers")
+            fail(bad.start(), f"unexpected character {_show(ch)} (allowed: digits, '(', ')', ',' and spaces)")
         stack: list[tuple[int, list]] = []  # (position of '(', children so far)
         result = None
         expect_item = True  # after '(' or ',' or at the start
