@@ -277,7 +277,7 @@ def _nonnegative_float(text):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for the documentation and the tests)."""
-    from .student import INITS
+    from .problem import INITS
 
     parser = _Parser(prog="lineardistill", description="Optimal merging of DDIM teacher steps (linear Gaussian regime).")
     sub = parser.add_subparsers(dest="command", metavar="{optimal,phase,figures}", parser_class=_Parser)

@@ -403,7 +403,7 @@ def _strategy_table(schedule, lam, ctau, init="warm"):
 def plot_strategy_snapshots(schedule="cosine", num_steps: int = 8, lams=(0.5, 1.3, 4.0), ctau: float = 1.0,
                             init: str = "warm"):
     """Static twin of the chapter-7 explorer: per variance, the optimal tree and the W2 of each strategy."""
-    from .student import INITS
+    from .problem import INITS
 
     sch = _named_schedule(schedule, as_int(num_steps, "num_steps", minimum=2))
     values = _variance_list(lams)
@@ -826,7 +826,7 @@ def practice_map(schedule="cosine", num_steps: int = 8, lams=None, ctaus=None, i
     rounding level below which distances are not told apart.
     """
     from .phase import classify
-    from .student import INITS
+    from .problem import INITS
     from .trees import STRATEGIES, MergeTree, merge_value
 
     sch = _named_schedule(schedule, as_int(num_steps, "num_steps", minimum=2))
@@ -928,7 +928,7 @@ def equal_budget_errors(schedule="cosine", num_steps: int = 8, lams=(0.25, 1.5, 
                         init: str = "warm") -> EqualBudget:
     """Each named strategy given the same *total* budget, split evenly over its merges: ``|m - T| / T``."""
     from .problem import MergeProblem
-    from .student import INITS
+    from .problem import INITS
     from .trees import STRATEGIES, MergeTree, merge_value
 
     sch = _named_schedule(schedule, as_int(num_steps, "num_steps", minimum=2))
@@ -1115,7 +1115,7 @@ def plot_training_agreement(lams, closed, learned, tolerance=None, curves=None, 
 
 def plot_init_comparison(schedule="cosine", num_steps: int = 8, tree=None, ctau: float = 1.0, lams=None, *, ax=None):
     """R7: shrinkage ``m / T`` of one tree against the variance, for each starting operator."""
-    from .student import INITS
+    from .problem import INITS
     from .trees import MergeTree, merge_value, teacher_value
 
     sch = _named_schedule(schedule, as_int(num_steps, "num_steps", minimum=2))
@@ -1154,7 +1154,7 @@ def plot_named_trees(num_steps: int = 8, segments: int = 2):
 def plot_strategy_comparison(schedule="cosine", num_steps: int = 16, ctaus=(0.3, 3.0), lams=None,
                              init: str = "warm", segments: int = 4):
     """R9: W2 (top) and shrinkage ``m / T`` (bottom) against the variance for every named strategy, per budget."""
-    from .student import INITS
+    from .problem import INITS
     from .trees import STRATEGIES, MergeTree, merge_value, teacher_value, w2
 
     sch = _named_schedule(schedule, as_int(num_steps, "num_steps", minimum=2))

@@ -48,6 +48,13 @@ from ._checks import as_int, as_tensor, broadcast, check_size, one_of
 from .schedule import as_schedule
 from .teacher import _multipliers, _norms
 
+TOLERANCE = 1e-12
+"""Relative tolerance for telling two merge values apart (``m`` against ``T``): rounding level of float64 products.
+
+The one definition; :mod:`lineardistill.dp` and :mod:`lineardistill.phase` use
+the same number.
+"""
+
 INITS = ("warm", "zero", "identity", "teacher", "coarse")
 """Starting operators a student can be trained from:
 

@@ -256,3 +256,10 @@ def test_count_trees_below_the_guard_is_exact_and_fast():
 def test_the_bad_input_tables_are_counted():
     """The note of issue 10 reports this number; it must not shrink unnoticed."""
     assert len(BAD) >= 60
+
+
+def test_twin_constants_are_one_value():
+    from lineardistill import dp, phase, problem
+
+    assert trees.MAX_ENUMERATION_STEPS == dp.ENUMERATION_MAX_STEPS
+    assert problem.TOLERANCE == dp.TOLERANCE == phase.TOLERANCE
