@@ -240,7 +240,7 @@ def _setup(steps, batch_size, optimizer, resample, seed, device, rng_device, rec
             "generator": generator, "gen_device": gen_device, "dev": dev, "records": records, "betas": (b1, b2)}
 
 
-def train_tree(tree, schedule, lam, ctau, init: str = "warm", *, steps: int = 200, batch_size: int = 256,
+def train_tree(tree, schedule, lam=None, ctau=None, init: str = "warm", *, steps: int = 200, batch_size: int = 256,
                optimizer: str = "gd", resample: bool = True, seed: int = 0, device=None,
                rng_device: str = "cpu", record_every: int | None = None, progress: bool = True,
                betas=(0.9, 0.999)) -> TrainingResult:
@@ -254,6 +254,11 @@ def train_tree(tree, schedule, lam, ctau, init: str = "warm", *, steps: int = 20
     together in one tensor, batched over coordinates, variances and budgets
     (``lam`` and ``ctau`` broadcast). Runs on ``device`` (default: CUDA when
     present, else CPU); progress is shown with ``tqdm.auto``.
+
+    ``schedule`` is a schedule given with ``lam``, ``ctau`` and ``init``, or a
+    :class:`~lineardistill.problem.MergeProblem`. ``device`` is ``None``, a
+    string or a ``torch.device``; asking for CUDA where it is not available
+    raises a ValueError.
 
     Returns a :class:`TrainingResult`; ``result.value`` is to be compared with
     :func:`lineardistill.trees.merge_value` for the same arguments.
@@ -299,7 +304,8 @@ def train_tree(tree, schedule, lam, ctau, init: str = "warm", *, steps: int = 20
                           recorded_steps=torch.tensor(cfg["records"]), device=dev)
 
 
-def train_block(child_values, schedule, lam, ctau, s: int, t: int, init: str = "warm", *, steps: int = 200,
+def train_block(child_values, schedule, lam=None, ctau=None, s: int | None = None, t: int | None = None,
+                init: str = "warm", *, steps: int = 200,
                 batch_size: int = 256, optimizer: str = "gd", resample: bool = True, seed: int = 0, device=None,
                 rng_device: str = "cpu", record_every: int | None = None, progress: bool = False,
                 betas=(0.9, 0.999)) -> TrainingResult:
