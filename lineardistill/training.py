@@ -75,6 +75,22 @@ OPTIMIZERS = ("gd", "adam")
 MAX_CHUNK_ELEMENTS = 1 << 24
 """Latents drawn at once (per chunk of the batch); larger batches are accumulated in chunks."""
 
+MAX_TRAINING_WORK = 10**11
+"""Largest number of latent updates (steps x batch size x students x entries) a run may take before it refuses.
+
+At roughly 10^8 updates per second on a CPU core this is about a quarter of an
+hour; raise ``lineardistill.training.MAX_TRAINING_WORK`` to train longer.
+"""
+
+
+def _check_work(steps, batch_size, students, entries, dev):
+    work = steps * batch_size * students * max(1, entries)
+    if work > MAX_TRAINING_WORK:
+        raise ValueError(f"steps = {steps:,} x batch_size = {batch_size:,} x {students} student(s) x {entries:,} "
+                         f"variance/budget entries is {work:.3g} latent updates, more than MAX_TRAINING_WORK = "
+                         f"{MAX_TRAINING_WORK:.0e} (about {work / 1e8 / 60:,.0f} min at 1e8 per second on {dev.type}); "
+                         "use fewer steps or a smaller batch, or raise lineardistill.training.MAX_TRAINING_WORK")
+
 
 @dataclass
 class TrainingResult:
@@ -269,6 +285,7 @@ def train_tree(tree, schedule, lam=None, ctau=None, init: str = "warm", *, steps
     dev, steps = cfg["dev"], cfg["steps"]
     shape = torch.Size(problem.shape)
     levels = tree.levels()
+    _check_work(steps, cfg["batch_size"], tree.num_merges, shape.numel(), dev)
     _check_step_size(problem, steps, sorted({node.hi for level in levels for node in level}))
 
     r, norms = problem.r, problem.norms
@@ -326,6 +343,7 @@ def train_block(child_values, schedule, lam=None, ctau=None, s: int | None = Non
     kids = [as_tensor(c, f"child_values[{i}]", device=problem.device) for i, c in enumerate(child_values)]
     lam_t, ctau_t, *kids = broadcast(lam=problem.lam, ctau=problem.ctau,
                                      **{f"child_values[{i}]": c for i, c in enumerate(kids)})
+    _check_work(steps, cfg["batch_size"], 1, lam_t.numel(), dev)
     _check_step_size(problem, steps, [t])
     start = problem.start(s, t, kids[0])
     start = broadcast(start=start, lam=lam_t)[0]

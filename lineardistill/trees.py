@@ -61,6 +61,19 @@ takes seconds, N = 10^6 many minutes. Raise the limit to wait longer.
 _NOT_TREE_TEXT = re.compile(r"[^0-9(),\s]|[^\x00-\x7f]")
 
 
+MAX_TREE_STEPS = 1_000_000
+"""Largest ``num_steps`` a named strategy is built for (about 2 million Python objects, a few hundred MB)."""
+
+
+def _tree_steps(num_steps) -> int:
+    n = as_int(num_steps, "num_steps", minimum=1)
+    if n > MAX_TREE_STEPS:
+        raise ValueError(f"num_steps = {n:,} is more than MAX_TREE_STEPS = {MAX_TREE_STEPS:,}: the tree would hold "
+                         f"about {2 * n:,} Python objects (~{2 * n * 150 / 2**30:,.1f} GiB); raise "
+                         "lineardistill.trees.MAX_TREE_STEPS to build it")
+    return n
+
+
 def _brief(tree) -> str:
     """A tree's text form, cut to a readable length for messages."""
     return _show(str(tree))
@@ -361,7 +374,7 @@ class MergeTree:
     @classmethod
     def vanilla(cls, num_steps: int) -> MergeTree:
         """One-shot distillation: one merge of all steps, ``(N, N-1, ..., 1)``."""
-        n = as_int(num_steps, "num_steps", minimum=1)
+        n = _tree_steps(num_steps)
         if n == 1:
             return cls._make(1, ())
         return cls._make(None, tuple(cls._make(t, ()) for t in range(n, 0, -1)))
@@ -369,13 +382,13 @@ class MergeTree:
     @classmethod
     def boot(cls, num_steps: int) -> MergeTree:
         """BOOT-style sequential merging from the noise end: ``((((N, N-1), N-2), ...), 1)``."""
-        n = as_int(num_steps, "num_steps", minimum=1)
+        n = _tree_steps(num_steps)
         return cls._chain_from_noise(n, 0)
 
     @classmethod
     def consistency(cls, num_steps: int) -> MergeTree:
         """Consistency-style chain from the data end: ``(N, (N-1, (..., (2, 1))))``."""
-        n = as_int(num_steps, "num_steps", minimum=1)
+        n = _tree_steps(num_steps)
         tree = cls._make(1, ())
         for step in range(2, n + 1):
             tree = cls._make(None, (cls._make(step, ()), tree))
@@ -390,7 +403,7 @@ class MergeTree:
         rounds of pairwise merges, and otherwise the most balanced binary tree
         (depth ``ceil(log2 N)``).
         """
-        n = as_int(num_steps, "num_steps", minimum=1)
+        n = _tree_steps(num_steps)
         # iterative: build blocks bottom-up from the list of splits
         blocks = {}
         todo = [(n, 0)]
@@ -418,7 +431,7 @@ class MergeTree:
         take the extra steps). ``segments = 1`` gives :meth:`boot`,
         ``segments = N`` gives :meth:`vanilla`.
         """
-        n = as_int(num_steps, "num_steps", minimum=1)
+        n = _tree_steps(num_steps)
         k = as_int(segments, "segments", minimum=1, maximum=n)
         if k == 1:
             return cls._chain_from_noise(n, 0)

@@ -263,3 +263,18 @@ def test_twin_constants_are_one_value():
 
     assert trees.MAX_ENUMERATION_STEPS == dp.ENUMERATION_MAX_STEPS
     assert problem.TOLERANCE == dp.TOLERANCE == phase.TOLERANCE
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: trees.MergeTree.boot(10**9), "MAX_TREE_STEPS"),
+    (lambda: trees.MergeTree.vanilla(10**7), "MAX_TREE_STEPS"),
+    (lambda: trees.MergeTree.named("progressive", 10**12), "MAX_TREE_STEPS"),
+    (lambda: training.train_tree(TREE, S4, 1.0, 1.0, steps=10**9, batch_size=10**4, progress=False),
+     "MAX_TRAINING_WORK"),
+    (lambda: training.train_block([1.0], S4, torch.ones(10**4), 1.0, 0, 1, steps=10**6, batch_size=10**4),
+     "MAX_TRAINING_WORK"),
+], ids=["boot-billion", "vanilla-ten-million", "progressive-trillion", "train-tree-forever", "train-block-forever"])
+def test_size_and_time_guards_say_the_cost_and_the_override(call, name):
+    with pytest.raises(ValueError, match=name) as info:
+        call()
+    assert "raise lineardistill." in str(info.value)
