@@ -211,17 +211,23 @@ def log_responsibilities(z, t: int, schedule, mixture) -> torch.Tensor:
     if not bool(torch.isfinite(white).all()):
         raise ValueError(f"z is too large for this mixture at t = {t}: its whitened distance to a component "
                          f"overflows float64 (largest |z| {float(z.abs().max()):.3g})")
-    # |white|^2 overflows for |z| above ~1e154 (NaN gates). Only differences of the squared distances matter:
-    # |w_k|^2 - |w_m|^2 = (w_k - w_m).(w_k + w_m), against the nearest component m, with one factor divided by
-    # a per-point scale (a constant for autograd) that is multiplied back last: no inf - inf, finite gradients.
+    # |white|^2 overflows for |z| above ~1e154 (NaN gates). There, and only there, use the differences of the
+    # squared distances against the nearest component m, |w_k|^2 - |w_m|^2 = (w_k - w_m).(w_k + w_m), with one
+    # factor divided by a per-point scale that is multiplied back last: no inf - inf. Those gates are saturated
+    # (derivative ~ exp(-1e300)), so they count as constants for autograd, whose chain rule would overflow.
+    base = torch.log(mix.weights) - 0.5 * logdet
     scale = white.detach().abs().amax(dim=(-2, -1)).clamp(min=1.0)[..., None]           # (..., 1)
-    nearest = ((white.detach() / scale[..., None]) ** 2).sum(-1).argmin(-1)              # (...,)
-    w_m = torch.gather(white, -2, nearest[..., None, None].expand(*white.shape[:-2], 1, white.shape[-1]))
-    excess = (((white - w_m) / scale[..., None]) * (white + w_m)).sum(-1)               # (..., K), >= 0
-    score = torch.log(mix.weights) - 0.5 * logdet - 0.5 * scale * excess
-    # Beyond |white| ~ 1e100 the gates are saturated (derivative exp(-1e200)); there the chain rule would form
-    # 1e100 * 1e200 on the way, so the gates count as constants.
-    score = torch.where(scale > 1e100, score.detach(), score)
+    plain = base - 0.5 * (white**2).sum(-1)
+    far = scale > 1e150
+    if bool(far.any()):
+        nearest = ((white.detach() / scale[..., None]) ** 2).sum(-1).argmin(-1)
+        w_m = torch.gather(white.detach(), -2,
+                           nearest[..., None, None].expand(*white.shape[:-2], 1, white.shape[-1]))
+        wd = white.detach()
+        excess = (((wd - w_m) / scale[..., None]) * (wd + w_m)).sum(-1)                # (..., K), >= 0
+        score = torch.where(far, base.detach() - 0.5 * scale * excess, plain)
+    else:
+        score = plain
     return torch.log_softmax(score, dim=-1)
 
 

@@ -104,10 +104,26 @@ def flow_ratios(schedule, lam) -> torch.Tensor:
 
 
 def teacher_multipliers(schedule, lam) -> torch.Tensor:
-    """R2: the DDIM multipliers ``r_t`` with ``z_{t-1} = r_t z_t``, shape ``lam.shape + (N,)``.
+    """R2: the DDIM multipliers ``r_t`` with ``z_{t-1} = r_t z_t``.
 
-    ``r_t = (alpha_{t-1} alpha_t lam + sigma_{t-1} sigma_t) / (alpha_t^2 lam + sigma_t^2)``;
-    entry ``j`` is the step from time ``j + 1`` to time ``j``.
+    ``r_t = (alpha_{t-1} alpha_t lam + sigma_{t-1} sigma_t) / (alpha_t^2 lam + sigma_t^2)``.
+
+    Parameters
+    ----------
+    schedule : Schedule
+    lam : float or array_like
+        Data variances, finite and ``> 0``, any shape.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``lam.shape + (N,)``; entry ``j`` is the step from time ``j + 1`` to time ``j``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a non-schedule, or variances that are not finite positive reals
+        (booleans and complex values included), or a table too large for memory.
     """
     s = as_schedule(schedule)
     return _multipliers(s, _lam(s, lam))
@@ -152,7 +168,18 @@ def log_composites(schedule, lam) -> torch.Tensor:
 def composite(schedule, lam, s: int = 0, t: int | None = None) -> torch.Tensor:
     """R4: the composite teacher ``T(s, t) = prod_{j=s+1..t} r_j`` mapping ``z_t`` to ``z_s``.
 
-    Defaults give the whole sampler ``T = T(0, N)``. Shape ``lam.shape``.
+    Parameters
+    ----------
+    schedule : Schedule
+    lam : float or array_like
+        Data variances, finite and ``> 0``.
+    s, t : int, optional
+        ``0 <= s <= t <= N``; the defaults give the whole sampler ``T = T(0, N)``.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``lam.shape``, computed as a sum of logs (stable for N up to 10,000).
     """
     sch = as_schedule(schedule)
     n = sch.num_steps

@@ -76,7 +76,8 @@ def _tree_steps(num_steps) -> int:
 
 def _brief(tree) -> str:
     """A tree's text form, cut to a readable length for messages."""
-    return _show(str(tree))
+    text = str(tree)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class MergeTree:
