@@ -635,14 +635,23 @@ def plot_dp_timing(sizes=(16, 32, 64, 128, 256), repeats: int = 1, *, timing: DP
 
 
 def plot_cost_front(schedule="cosine", num_steps: int = 7, lams=(0.5, 1.5, 3.0), ctau: float = 0.5,
-                    init: str = "warm", *, ax=None):
-    """R13: the best summed W2 for a shared tree against the number of merges (training runs)."""
-    from .dp import pareto_tree
+                    init: str = "warm", *, result=None, ax=None):
+    """R13: the best summed W2 for a shared tree against the number of merges (training runs).
+
+    ``result``: a :class:`~lineardistill.dp.ParetoResult` already computed by
+    ``pareto_tree(schedule, lams, ctau, init, merges=True)`` for the same
+    arguments; without it the Pareto DP runs here.
+    """
+    from .dp import ParetoResult, pareto_tree
     from .trees import MergeTree, merge_value, w2
 
     sch = _named_schedule(schedule, as_int(num_steps, "num_steps", minimum=2))
     values = _variance_list(lams)
-    result = pareto_tree(sch, values, ctau, init, merges=True)
+    if result is None:
+        result = pareto_tree(sch, values, ctau, init, merges=True)
+    elif not isinstance(result, ParetoResult):
+        raise TypeError(f"result must be a ParetoResult from pareto_tree(..., merges=True), got "
+                        f"{type(result).__name__}")
     front = result.cost_front()
     fig, ax, own = _axes(ax, (6, 3.8))
     ax.step([f[0] for f in front], [f[1] for f in front], where="post", color="tab:purple", label="Pareto front")

@@ -63,3 +63,17 @@ def test_schedule_names_come_from_the_registry():
     assert set(plots.SCHEDULE_NAMES) <= set(ld.schedule.SCHEDULE_NAMES)
     sch = plots._named_schedule("linear", 5)
     torch.testing.assert_close(sch.alphas, ld.Schedule.named("linear", 5).alphas)
+
+
+def test_cost_front_draws_a_pareto_result_it_was_given(monkeypatch):
+    from lineardistill import dp
+
+    sch = ld.Schedule.cosine(4)
+    result = ld.pareto_tree(sch, [0.5, 2.0], 0.5, "warm", merges=True)
+    monkeypatch.setattr(dp, "pareto_tree", lambda *a, **k: pytest.fail("recomputed the Pareto DP"))
+    fig = plots.plot_cost_front(sch, 4, lams=(0.5, 2.0), ctau=0.5, result=result)
+    xs = list(fig.axes[0].lines[0].get_xdata())
+    assert xs == [f[0] for f in result.cost_front()]
+    plt.close(fig)
+    with pytest.raises(TypeError, match="result"):
+        plots.plot_cost_front(sch, 4, result="front")
