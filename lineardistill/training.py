@@ -66,7 +66,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ._checks import DTYPE, _show, as_bool, as_device, as_float, as_int, as_tensor, broadcast, one_of
-from .problem import INITS, MergeProblem
+from .problem import INITS, MergeProblem  # noqa: F401  (INITS re-exported: training.INITS)
 from .trees import as_tree
 
 OPTIMIZERS = ("gd", "adam")

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 import lineardistill as ld
-from lineardistill import _checks, mixture, spectra, teacher, training, trees
+from lineardistill import _checks, mixture, spectra, training, trees
 from lineardistill.problem import MergeProblem
 from lineardistill.schedule import Schedule
 
