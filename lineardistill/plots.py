@@ -532,17 +532,33 @@ def plot_phase_by_init(schedule="cosine", num_steps: int = 8, inits=("warm", "ze
 
 
 def plot_optimal_tree_scan(schedule="cosine", num_steps: int = 8, ctau: float = 1.0, lams=None, init: str = "warm",
-                           show=(0.6, 1.2, 1.35, 1.6, 3.0)):
-    """The optimal tree across the variance: distances of BOOT, one-shot and the optimum, and the trees drawn."""
+                           show=(0.6, 1.2, 1.35, 1.6, 3.0), *, phases=None, trees=None):
+    """The optimal tree across the variance: distances of BOOT, one-shot and the optimum, and the trees drawn.
+
+    ``phases``: a :class:`~lineardistill.phase.Phases` already computed by
+    ``classify(schedule, lams, ctau, init)`` over the 1-D ``lams`` (pass those
+    ``lams`` too); ``trees``: the optimal trees of the ``show`` variances, in
+    order. Whatever is not given is computed here.
+    """
     from .dp import optimal_tree
-    from .phase import PHASES, classify, lambda_c
+    from .phase import PHASES, Phases, classify, lambda_c
 
     sch = _named_schedule(schedule, as_int(num_steps, "num_steps", minimum=2))
     lams = torch.logspace(-0.5, 0.7, 121, dtype=DTYPE) if lams is None else as_tensor(lams, "lams", positive=True)
-    phases = classify(sch, lams, ctau, init)
+    shown = _variance_list(show, "show")
+    if phases is None:
+        phases = classify(sch, lams, ctau, init)
+    elif not isinstance(phases, Phases) or tuple(phases.code.shape) != tuple(lams.shape):
+        raise ValueError(f"phases must be the Phases of classify() over lams (shape {tuple(lams.shape)})")
+    if trees is None:
+        trees = [optimal_tree(sch, lam, ctau, init).tree for lam in shown]
+    else:
+        trees = list(trees)
+        if len(trees) != len(shown):
+            raise ValueError(f"trees must hold one tree per shown variance ({len(shown)}), got {len(trees)}")
     T = phases.teacher.numpy()
     fig = plt.figure(figsize=(11, 6.2))
-    grid = fig.add_gridspec(2, len(show), height_ratios=[1.4, 1])
+    grid = fig.add_gridspec(2, len(shown), height_ratios=[1.4, 1])
     ax = fig.add_subplot(grid[0, :])
     x = lams.numpy()
     ax.semilogy(x, phases.boot.numpy() / T, color=PHASE_COLORS["BOOT"], label="BOOT chain")
@@ -563,9 +579,8 @@ def plot_optimal_tree_scan(schedule="cosine", num_steps: int = 8, ctau: float = 
     ax.set(xlabel=r"variance $\lambda$", ylabel=r"$|m - T| / T$",
            title=f"{sch.name}, N = {sch.num_steps}, c tau = {ctau:g}: dashed lambda = 1, dotted lambda_c")
     ax.legend(fontsize=8, ncol=2)
-    for k, lam in enumerate(_variance_list(show, "show")):
-        best = optimal_tree(sch, lam, ctau, init)
-        _draw_tree(fig.add_subplot(grid[1, k]), best.tree, rf"$\lambda = {lam:g}$")
+    for k, (lam, tree) in enumerate(zip(shown, trees)):
+        _draw_tree(fig.add_subplot(grid[1, k]), tree, rf"$\lambda = {lam:g}$")
     fig.tight_layout()
     return _white(fig)
 

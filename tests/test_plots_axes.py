@@ -77,3 +77,19 @@ def test_cost_front_draws_a_pareto_result_it_was_given(monkeypatch):
     plt.close(fig)
     with pytest.raises(TypeError, match="result"):
         plots.plot_cost_front(sch, 4, result="front")
+
+
+def test_optimal_tree_scan_draws_what_it_was_given(monkeypatch):
+    from lineardistill import dp, phase
+
+    sch = ld.Schedule.cosine(4)
+    lams = torch.tensor([0.5, 1.5, 3.0], dtype=torch.float64)
+    phases = ld.classify(sch, lams, 1.0, "warm")
+    trees = [ld.optimal_tree(sch, v, 1.0).tree for v in (0.5, 3.0)]
+    monkeypatch.setattr(phase, "classify", lambda *a, **k: pytest.fail("classified again"))
+    monkeypatch.setattr(dp, "optimal_tree", lambda *a, **k: pytest.fail("optimised again"))
+    fig = plots.plot_optimal_tree_scan(sch, 4, lams=lams, show=(0.5, 3.0), phases=phases, trees=trees)
+    assert len(fig.axes) == 3
+    plt.close(fig)
+    with pytest.raises(ValueError, match="trees"):
+        plots.plot_optimal_tree_scan(sch, 4, lams=lams, show=(0.5, 3.0), phases=phases, trees=trees[:1])
