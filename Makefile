@@ -12,7 +12,7 @@ NBVAL  := --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-ti
 
 help:
 	@echo "make book   build the HTML book into _build/html (executes every chapter)"
-	@echo "make test   library tests, strict nbval on every notebook, strict book build, browser check"
+	@echo "make test   library tests and doctests, strict nbval on every notebook, strict book build, browser check"
 	@echo "make check-pages  open every page of the built book in headless Chromium"
 	@echo "make outputs  re-execute the notebooks and store their outputs"
 	@echo "make bench  run the benchmarks and write benchmarks/results.md"
@@ -44,6 +44,7 @@ book: $(VENV)/.book-installed _vendor/.stamp
 test: $(VENV)/.test-installed _vendor/.stamp
 	scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest --doctest-modules lineardistill -q
 	$(BIN)/python -m pytest $(NBVAL) book -q
 	$(JB) build . $(STRICT) --builder html
 	$(BIN)/python scripts/check_pages.py

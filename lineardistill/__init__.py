@@ -1,8 +1,35 @@
 """lineardistill: diffusion trajectory distillation as operator merging.
 
 In the linear Gaussian regime a DDIM teacher step is a multiplication by a
-number per coordinate; distillation merges such operators. See the book for
-the theory; this package holds the machinery the book runs.
+number per coordinate; distillation merges such operators. The book explains
+the theory, the operator-merging picture of Gao and Li (2025, *Towards a
+mechanistic understanding of diffusion trajectory distillation*,
+arXiv:2505.16024) worked out in this book's own linear model; this package
+holds the machinery the book runs.
+
+The top level holds what a reader calls (listed in ``__all__`` by topic). The
+modules, one per idea and each importing only those before it:
+
+- :mod:`~lineardistill.schedule` (chapter 1), :mod:`~lineardistill.teacher`
+  (chapters 2, 3), :mod:`~lineardistill.symbolic` (SymPy derivations);
+- :mod:`~lineardistill.problem` (:class:`MergeProblem`, validated once),
+  :mod:`~lineardistill.student`, :mod:`~lineardistill.training` (chapter 4),
+  :mod:`~lineardistill.trees` (chapter 5);
+- :mod:`~lineardistill.dp` (chapter 6), :mod:`~lineardistill.phase` (chapter 7),
+  :mod:`~lineardistill.mixture` (chapter 8), :mod:`~lineardistill.spectra`
+  (chapter 9);
+- :mod:`~lineardistill.plots`, :mod:`~lineardistill.widgets` and
+  :mod:`~lineardistill.grading`, imported on demand (``from lineardistill
+  import plots``) because they pull in matplotlib and ipywidgets.
+
+A name taken off the top level stays importable from its module (for example
+``lineardistill.dp.ENUMERATION_MAX_STEPS``, ``lineardistill.student.merge_values``).
+
+>>> import lineardistill as ld
+>>> problem = ld.MergeProblem(ld.Schedule.cosine(8), lam=[0.5, 1.5], ctau=1.0)
+>>> m = ld.merge_value(ld.MergeTree.boot(8), problem)   # BOOT: one value per variance
+>>> [round(x, 4) for x in (m / problem.T).tolist()]     # shrinkage m / T
+[1.2036, 0.977]
 """
 
 from ._checks import device
@@ -22,7 +49,8 @@ from .teacher import (
     teacher_variance_ratio,
     vector_norms,
 )
-from .student import INITS, coarse_multipliers, initial_value, merge_block, merge_values, training_weights
+from .student import INITS, coarse_multipliers, merge_block, training_weights
+from .student import initial_value, merge_values  # noqa: F401  (off the top-level list; kept importable)
 from .trees import (
     MAX_ENUMERATION_STEPS,
     STRATEGIES,
@@ -36,8 +64,8 @@ from .trees import (
     w2,
 )
 from .training import OPTIMIZERS, TrainingResult, gd_weights, train_block, train_tree, training_tolerance
+from .dp import ENUMERATION_MAX_STEPS  # noqa: F401  (the twin of MAX_ENUMERATION_STEPS; kept importable)
 from .dp import (
-    ENUMERATION_MAX_STEPS,
     Extremes,
     IntervalDP,
     OptimalTree,
@@ -99,12 +127,12 @@ from .spectra import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "MergeProblem",
+    # schedules and the teacher (R1-R5)
     "Schedule",
+    "device",
     "composite",
     "denoise",
     "denoiser_gain",
-    "device",
     "flow_ratios",
     "log_composites",
     "run_ddim",
@@ -114,7 +142,8 @@ __all__ = [
     "teacher_output_variance",
     "teacher_variance_ratio",
     "vector_norms",
-    # students and strategies (R6-R9)
+    # the merge problem, students and strategies (R6-R9)
+    "MergeProblem",
     "INITS",
     "MAX_ENUMERATION_STEPS",
     "STRATEGIES",
@@ -123,10 +152,8 @@ __all__ = [
     "coarse_multipliers",
     "count_trees",
     "distance",
-    "initial_value",
     "merge_block",
     "merge_value",
-    "merge_values",
     "shrinkage",
     "teacher_value",
     "training_weights",
@@ -139,7 +166,6 @@ __all__ = [
     "train_tree",
     "training_tolerance",
     # optimal merging and the phase transition (R10-R17)
-    "ENUMERATION_MAX_STEPS",
     "IntervalDP",
     "OptimalTree",
     "PHASES",

@@ -10,7 +10,12 @@
   train a denoiser, distil it by each strategy and write ``DIR/results.json``
   and figures (:mod:`lineardistill.neural`, chapter 11).
 
-Bad arguments exit with status 2 and one line on stderr.
+Bad arguments exit with status 2 and one line on stderr, before anything is
+computed: output paths are checked first (a missing or unwritable folder, a
+file given where a folder is needed), and the number of steps is refused above
+what the command finishes in about a minute (:data:`MAX_STEPS`). Chapter 6 of
+the book shows the ``optimal`` command; the theory is the operator-merging
+picture of Gao and Li (2025, arXiv:2505.16024).
 """
 
 from __future__ import annotations
@@ -20,7 +25,25 @@ import inspect
 import os
 import sys
 
-SCHEDULES = ("cosine", "linear", "ve")
+from .schedule import SCHEDULE_NAMES as SCHEDULES
+
+MAX_STEPS = {"optimal": 2048, "optimal-shared": 16, "phase": 64}
+"""Largest ``--steps`` each command accepts (``optimal-shared``: ``optimal`` with several variances).
+
+Measured on a loaded 2-core CPU: the interval DP takes about 0.3 s at N = 512
+and grows like N^3 (about 20 s at 2048); the Pareto DP for several variances
+grows much faster with N (3 variances: 1 s at N = 12, 19 s at N = 16), so
+``optimal`` shares one tree among at most :data:`MAX_SHARED_VARIANCES`
+variances; a 81 x 25 phase diagram at N = 64 takes about 40 s.
+Larger problems are for the Python API (:func:`lineardistill.optimal_tree`,
+:func:`lineardistill.pareto_tree`, :func:`lineardistill.phase_diagram`).
+"""
+
+MAX_SHARED_VARIANCES = 8
+"""Largest number of ``--variance`` values ``optimal`` shares one tree among."""
+
+PHASE_GRID_LIMIT = 10_000
+"""Largest ``--variances * --budgets`` grid the ``phase`` command computes."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,9 +60,46 @@ class _UsageError(Exception):
 def _schedule(name, num_steps):
     from .schedule import Schedule
 
-    if name == "ve":
-        return Schedule.variance_exploding(num_steps)
-    return getattr(Schedule, name)(num_steps)
+    return Schedule.named(name, num_steps)
+
+
+def _check_steps(steps: int, command: str, what: str = "") -> None:
+    limit = MAX_STEPS[command]
+    if steps > limit:
+        raise ValueError(f"--steps {steps:,} is more than this command computes in about a minute (at most "
+                         f"{limit:,}{what}); call the Python API (lineardistill.optimal_tree, pareto_tree or "
+                         "phase_diagram) for larger problems")
+
+
+def _writable_file(path: str, option: str = "--out") -> None:
+    """Check that ``path`` can be written as a file, before anything is computed (leaves no file behind)."""
+    if os.path.isdir(path):
+        raise ValueError(f"{option} {path!r} is a folder; give a file name such as phase_diagram.png")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"{option} {path!r}: the folder {folder!r} does not exist")
+    existed = os.path.exists(path)
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as err:
+        raise ValueError(f"{option} {path!r} cannot be written: {err.strerror}") from None
+    if not existed:
+        os.remove(path)
+
+
+def _writable_folder(path: str, option: str = "--out") -> None:
+    """Create ``path`` if needed and check that files can be written in it, before anything is computed."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(f"{option} {path!r} is a file, not a folder")
+    try:
+        os.makedirs(path, exist_ok=True)
+        probe = os.path.join(path, ".lineardistill-write-test")
+        with open(probe, "wb"):
+            pass
+        os.remove(probe)
+    except OSError as err:
+        raise ValueError(f"{option} {path!r} cannot be used as the output folder: {err.strerror}") from None
 
 
 def _numbers(texts, what):
@@ -92,16 +152,25 @@ def _cmd_optimal(args, out):
     from .dp import optimal_tree, pareto_tree
     from .trees import STRATEGIES, MergeTree, merge_value, w2
 
-    sch = _schedule(args.schedule, args.steps)
     lams = _numbers(args.variance, "--variance")
     lam_t = as_tensor(lams, "--variance", positive=True)
+    if len(lams) == 1:
+        _check_steps(args.steps, "optimal")
+    else:
+        _check_steps(args.steps, "optimal-shared", " with several variances: the Pareto DP grows fast with N")
+        if len(lams) > MAX_SHARED_VARIANCES:
+            raise ValueError(f"--variance: {len(lams)} values are more than the {MAX_SHARED_VARIANCES} that one "
+                             "shared tree is computed for here; call lineardistill.pareto_tree for more")
+    sch = _schedule(args.schedule, args.steps)
     print(f"schedule {sch.name}, N = {sch.num_steps}, variance(s) {', '.join(f'{v:g}' for v in lams)}, "
           f"budget c*tau = {args.budget:g}, init = {args.init}", file=out)
     if len(lams) == 1:
         best = optimal_tree(sch, lams[0], args.budget, args.init)
         print(f"optimal tree: {best.tree}", file=out)
+        # T = 0 when the teacher erases the signal (cosine with N = 1): no shrinkage ratio then
+        ratio = f"{best.value / best.teacher:.6g}" if best.teacher > 0 else "undefined (T = 0)"
         print(f"multiplier m = {best.value:.6g}, teacher T = {best.teacher:.6g}, shrinkage m/T = "
-              f"{best.shrinkage:.6g}, W2 = {best.w2:.6g}", file=out)
+              f"{ratio}, W2 = {best.w2:.6g}", file=out)
         print(f"method: {best.method}" + ("" if best.exact else f"; gap bound {best.gap_bound:.3g}"), file=out)
         tree, total = best.tree, best.w2
     else:
@@ -131,6 +200,12 @@ def _cmd_phase(args, out):
     from . import plots
     from .phase import PHASES, lambda_c, phase_diagram
 
+    _check_steps(args.steps, "phase")
+    if args.variances * args.budgets > PHASE_GRID_LIMIT:
+        raise ValueError(f"--variances {args.variances} x --budgets {args.budgets} is more than "
+                         f"{PHASE_GRID_LIMIT:,} grid points; call lineardistill.phase_diagram for larger grids")
+    if args.out:
+        _writable_file(args.out)
     sch = _schedule(args.schedule, args.steps)
     lc = lambda_c(sch)
     print(f"schedule {sch.name}, N = {sch.num_steps}: lambda_c = {lc:.6g}", file=out)
@@ -141,10 +216,7 @@ def _cmd_phase(args, out):
     print("share of the (variance, budget) grid: " + ", ".join(f"{p} {shares[p]:.3f}" for p in PHASES
                                                                if shares[p] > 0), file=out)
     if args.out:
-        if args.schedule == "ve":
-            fig = plots.plot_phase_diagram(sch, [args.steps], args.init, lams, ctaus)
-        else:
-            fig = plots.plot_phase_diagram(args.schedule, [args.steps], args.init, lams, ctaus)
+        fig = plots.plot_phase_diagram(diagrams=[diagram])
         fig.savefig(args.out, dpi=120)
         print(f"wrote {args.out}", file=out)
     return 0
@@ -167,7 +239,7 @@ def _cmd_figures(args, out):
     unknown = [n for n in names if n not in registry]
     if unknown:
         raise ValueError(f"--only: unknown figure {unknown[0]!r}; run with --list to see the names")
-    os.makedirs(args.out, exist_ok=True)
+    _writable_folder(args.out)
     failed = []
     for name in names:
         try:
@@ -216,7 +288,7 @@ def _positive_int(text):
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
@@ -236,15 +308,15 @@ def _nonnegative_float(text):
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number, got {text[:40]!r}") from None
     if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text[:40]!r}")
     return value
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for the documentation and the tests)."""
-    from .student import INITS
+    from .problem import INITS
 
     parser = _Parser(prog="lineardistill", description="Optimal merging of DDIM teacher steps (linear Gaussian regime).")
     sub = parser.add_subparsers(dest="command", metavar="{optimal,phase,figures,experiment}", parser_class=_Parser)
@@ -254,7 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Print the W2-optimal merge tree, its multiplier and W2, and compare the "
                                      "named strategies. Several variances share one tree (Pareto DP, R13).")
     opt.add_argument("--schedule", choices=SCHEDULES, default="cosine", help="noise schedule (default cosine)")
-    opt.add_argument("--steps", type=_positive_int, default=8, help="number of teacher steps N (default 8)")
+    opt.add_argument("--steps", type=_positive_int, default=8,
+                     help=f"number of teacher steps N (default 8; at most {MAX_STEPS['optimal']}, "
+                          f"{MAX_STEPS['optimal-shared']} with several variances)")
     opt.add_argument("--variance", nargs="+", default=["1.5"],
                      help="data variance lambda, or several (space or comma separated) sharing one tree")
     opt.add_argument("--budget", type=_nonnegative_float, default=1.0, help="training budget c*tau (default 1)")
@@ -265,7 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Print lambda_c (R15) and the shares of each phase over a grid of variances "
                                     "(0.1..10) and budgets (0.01..10), and write the phase diagram to --out.")
     ph.add_argument("--schedule", choices=SCHEDULES, default="cosine", help="noise schedule (default cosine)")
-    ph.add_argument("--steps", type=_positive_int, default=16, help="number of teacher steps N (default 16)")
+    ph.add_argument("--steps", type=_positive_int, default=16,
+                    help=f"number of teacher steps N (default 16, at most {MAX_STEPS['phase']})")
     ph.add_argument("--init", choices=INITS, default="warm", help="student initialization (default warm)")
     ph.add_argument("--variances", type=_positive_int, default=81, help="grid points in the variance (default 81)")
     ph.add_argument("--budgets", type=_positive_int, default=25, help="grid points in the budget (default 25)")
@@ -305,9 +380,13 @@ def main(argv=None) -> int:
     except _UsageError as err:
         print(str(err), file=sys.stderr)
         return 2
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, OverflowError, MemoryError, OSError) as err:
+        # one line, whatever the error says: a long value in a message must not flood the terminal
         command = getattr(locals().get("args"), "command", "")
-        print(f"lineardistill {command}: error: {err}".replace("  ", " "), file=sys.stderr)
+        text = " ".join(str(err).split()) or type(err).__name__
+        if len(text) > 400:
+            text = text[:397] + "..."
+        print(f"lineardistill {command}: error: {text}".replace("  ", " "), file=sys.stderr)
         return 2
 
 

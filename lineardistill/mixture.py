@@ -208,7 +208,26 @@ def log_responsibilities(z, t: int, schedule, mixture) -> torch.Tensor:
     _, chol, logdet, _ = _terms(sch, mix, t)
     diff = z[..., None, :] - sch.alphas[t] * mix.means  # (..., K, d)
     white = torch.linalg.solve_triangular(chol, diff[..., None], upper=False)[..., 0]
-    score = torch.log(mix.weights) - 0.5 * logdet - 0.5 * (white**2).sum(-1)
+    if not bool(torch.isfinite(white).all()):
+        raise ValueError(f"z is too large for this mixture at t = {t}: its whitened distance to a component "
+                         f"overflows float64 (largest |z| {float(z.abs().max()):.3g})")
+    # |white|^2 overflows for |z| above ~1e154 (NaN gates). There, and only there, use the differences of the
+    # squared distances against the nearest component m, |w_k|^2 - |w_m|^2 = (w_k - w_m).(w_k + w_m), with one
+    # factor divided by a per-point scale that is multiplied back last: no inf - inf. Those gates are saturated
+    # (derivative ~ exp(-1e300)), so they count as constants for autograd, whose chain rule would overflow.
+    base = torch.log(mix.weights) - 0.5 * logdet
+    scale = white.detach().abs().amax(dim=(-2, -1)).clamp(min=1.0)[..., None]           # (..., 1)
+    plain = base - 0.5 * (white**2).sum(-1)
+    far = scale > 1e150
+    if bool(far.any()):
+        nearest = ((white.detach() / scale[..., None]) ** 2).sum(-1).argmin(-1)
+        w_m = torch.gather(white.detach(), -2,
+                           nearest[..., None, None].expand(*white.shape[:-2], 1, white.shape[-1]))
+        wd = white.detach()
+        excess = (((wd - w_m) / scale[..., None]) * (wd + w_m)).sum(-1)                # (..., K), >= 0
+        score = torch.where(far, base.detach() - 0.5 * scale * excess, plain)
+    else:
+        score = plain
     return torch.log_softmax(score, dim=-1)
 
 
@@ -268,6 +287,17 @@ class GatedAffine(torch.nn.Module):
 
     def __init__(self, quad, lin, const, slopes, offsets):
         super().__init__()
+        quad, lin, const = as_tensor(quad, "quad"), as_tensor(lin, "lin"), as_tensor(const, "const")
+        slopes, offsets = as_tensor(slopes, "slopes"), as_tensor(offsets, "offsets")
+        if const.ndim != 2:
+            raise ValueError(f"const must have shape (B, K), got {tuple(const.shape)}")
+        b, k = const.shape
+        d = lin.shape[-1] if lin.ndim == 3 else -1
+        for name, value, shape in (("lin", lin, (b, k, d)), ("quad", quad, (b, k, d, d)),
+                                   ("slopes", slopes, (b, k, d, d)), ("offsets", offsets, (b, k, d))):
+            if tuple(value.shape) != shape or d < 1:
+                raise ValueError(f"{name} must have shape {shape} (B = {b}, K = {k}, d = lin.shape[-1]), "
+                                 f"got {tuple(value.shape)}")
         self.quad = torch.nn.Parameter(quad.clone())
         self.lin = torch.nn.Parameter(lin.clone())
         self.const = torch.nn.Parameter(const.clone())

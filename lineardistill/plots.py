@@ -1,21 +1,44 @@
 """Figures of the book: one function per figure, each returning a matplotlib Figure.
 
-Chapters call these so that their cells show ideas, not plotting boilerplate.
-Every figure has an opaque white background, labelled axes and a legend where
-more than one thing is drawn. Every function runs with its defaults, so that a
-figure can be regenerated without arguments.
+Every chapter of the book draws its figures with these functions, so that its
+cells show ideas, not plotting boilerplate; the quantities drawn are those of
+Gao and Li (2025, arXiv:2505.16024) in this book's linear model (``R1``...``R18``
+refer to the results the chapters derive).
+
+Conventions:
+
+- Every figure has an opaque white background, labelled axes and a legend
+  where more than one thing is drawn.
+- Every ``plot_*`` function runs with its defaults (``python -m lineardistill
+  figures`` regenerates them all).
+- Figures draw data; the computing lives in separate functions that return
+  named results (:func:`dp_timing`, :func:`practice_map`,
+  :func:`equal_budget_errors`, the phase diagrams of :mod:`lineardistill.phase`),
+  which the figure functions accept ready-made (``timing=``, ``data=``,
+  ``diagrams=``), so a chapter computes once and draws what it computed.
+- One-panel figures take ``ax=`` (a matplotlib Axes to draw into, for example
+  one panel of the reader's own figure); they then return ``ax.figure``.
+
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> import matplotlib.pyplot as plt
+>>> fig, (left, right) = plt.subplots(1, 2)
+>>> plot_merge_tree("((3,2),1)", ax=left) is fig
+True
+>>> plt.close(fig)
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
 from ._checks import DTYPE, as_int, as_tensor, one_of
-from .schedule import Schedule, as_schedule
+from .schedule import VP_SCHEDULE_NAMES, Schedule, as_schedule
 from .teacher import (
     denoiser_gain,
     flow_ratios,
@@ -28,8 +51,8 @@ from .teacher import (
     vector_norms,
 )
 
-SCHEDULE_NAMES = ("cosine", "linear")
-"""Schedules that figure functions accept by name."""
+SCHEDULE_NAMES = VP_SCHEDULE_NAMES
+"""Schedules that figure functions accept by name (the VP names of :meth:`Schedule.named`)."""
 
 
 def _white(fig):
@@ -40,12 +63,44 @@ def _white(fig):
     return fig
 
 
+def _axes(ax, figsize):
+    """``(fig, ax, own)``: a new figure and axes (``own``), or the figure of the Axes given as ``ax``."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize)
+        return fig, ax, True
+    from matplotlib.axes import Axes
+
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+    return ax.figure, ax, False
+
+
+def _done(fig, own: bool):
+    """Lay out and whiten a figure this module made; leave a caller's figure to the caller."""
+    if own:
+        fig.tight_layout()
+        return _white(fig)
+    return fig
+
+
+def _legacy(fig, **values):
+    """Attach computed data to a Figure, only where a chapter still reads it from there.
+
+    Kept so that chapters 6 and 10 run unchanged (they read ``fig.slope``,
+    ``fig.gain``, ``fig.best_named``, ``fig.errors``); new code takes the data
+    from :func:`dp_timing`, :func:`practice_map` and :func:`equal_budget_errors`.
+    """
+    for name, value in values.items():
+        setattr(fig, name, value)
+    return fig
+
+
 def _named_schedule(schedule, num_steps: int) -> Schedule:
-    """A :class:`Schedule` from a name in :data:`SCHEDULE_NAMES` or a Schedule itself."""
+    """A :class:`Schedule` from a name in :data:`SCHEDULE_NAMES` (via :meth:`Schedule.named`) or a Schedule itself."""
     if isinstance(schedule, Schedule):
         return schedule
     name = one_of(schedule, "schedule", SCHEDULE_NAMES)
-    return getattr(Schedule, name)(num_steps)
+    return Schedule.named(name, num_steps)
 
 
 def _variance_list(lams, name: str = "lams") -> list[float]:
@@ -118,7 +173,7 @@ def plot_denoiser_fit(schedule=None, lams=(0.25, 1.0, 4.0), t: int | None = None
 
 
 # ------------------------------------------------------------ chapter 2
-def plot_signal_noise_vectors(schedule=None, lams=(0.25, 1.0, 4.0)):
+def plot_signal_noise_vectors(schedule=None, lams=(0.25, 1.0, 4.0), *, ax=None):
     """R3: the signal-noise vectors ``v_t = (alpha_t sqrt(lam), sigma_t)`` for a few variances.
 
     Under VP they lie on the ellipse ``||v||^2 = 1 + alpha^2 (lam - 1)``; at
@@ -128,7 +183,7 @@ def plot_signal_noise_vectors(schedule=None, lams=(0.25, 1.0, 4.0)):
     sch = Schedule.cosine(8) if schedule is None else as_schedule(schedule)
     values = _variance_list(lams)
     vectors = signal_noise_vectors(sch.to("cpu"), torch.tensor(values, dtype=DTYPE)).numpy()
-    fig, ax = plt.subplots(figsize=(6.2, 5.2))
+    fig, ax, own = _axes(ax, (6.2, 5.2))
     circle = np.linspace(0, math.pi / 2, 200)
     ax.plot(np.cos(circle), np.sin(circle), "k--", lw=1, label="unit circle")
     colors = plt.cm.viridis(np.linspace(0.1, 0.85, len(values)))
@@ -149,8 +204,7 @@ def plot_signal_noise_vectors(schedule=None, lams=(0.25, 1.0, 4.0)):
     ax.set_ylim(bottom=-0.05)
     ax.legend(fontsize=8, loc="upper right")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return _white(fig)
+    return _done(fig, own)
 
 
 def plot_ddim_geometry(schedule=None, lams=(0.25, 1.0, 4.0), step: int | None = None):
@@ -210,7 +264,7 @@ def plot_ddim_geometry(schedule=None, lams=(0.25, 1.0, 4.0), step: int | None = 
 
 
 # ------------------------------------------------------------ chapter 3
-def plot_teacher_samples(schedule=None, lam: float = 1.0, num_samples: int = 100_000, seed: int = 0):
+def plot_teacher_samples(schedule=None, lam: float = 1.0, num_samples: int = 100_000, seed: int = 0, *, ax=None):
     """R5 in samples: a histogram of the teacher's output against ``N(0, lam)`` and ``N(0, lam prod cos^2)``.
 
     The teacher starts from ``z_N ~ N(0, ||v_N||^2)``; ``schedule`` defaults to
@@ -227,7 +281,7 @@ def plot_teacher_samples(schedule=None, lam: float = 1.0, num_samples: int = 100
     z_start = float(vector_norms(sch, lam_v)[-1]) * torch.randn(count, generator=gen, dtype=DTYPE)
     out = run_ddim(z_start, sch, lam_v).numpy()
     ratio = float(teacher_variance_ratio(sch, lam_v))
-    fig, ax = plt.subplots(figsize=(6.4, 4))
+    fig, ax, own = _axes(ax, (6.4, 4))
     ax.hist(out, bins=120, density=True, color="tab:gray", alpha=0.5, label="teacher samples $T z_N$")
     grid = np.linspace(-4 * math.sqrt(lam_v), 4 * math.sqrt(lam_v), 400)
     for var, style, color, label in ((lam_v, "--", "k", r"data $N(0, \lambda)$"),
@@ -239,8 +293,7 @@ def plot_teacher_samples(schedule=None, lam: float = 1.0, num_samples: int = 100
            title=rf"teacher output, {sch.name} schedule, N = {sch.num_steps}, $\lambda = {lam_v:g}$")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return _white(fig)
+    return _done(fig, own)
 
 
 def plot_teacher_shrinkage(num_steps=(2, 4, 8, 16, 32, 64, 128, 256, 512, 1024), lams=(0.25, 1.0, 4.0),
@@ -322,15 +375,14 @@ def _draw_tree(ax, tree, title=None, color="k"):
         ax.set_title(title, fontsize=8)
 
 
-def plot_merge_tree(tree="(((4,3),2),1)", title=None):
+def plot_merge_tree(tree="(((4,3),2),1)", title=None, *, ax=None):
     """One merge tree (a MergeTree or its text): leaves from the noisy end, merges stacked by height."""
     from .trees import MergeTree
 
     tree = tree if isinstance(tree, MergeTree) else MergeTree.parse(tree)
-    fig, ax = plt.subplots(figsize=(max(3.0, 0.35 * tree.num_steps + 1.5), 2.4))
-    _draw_tree(ax, tree, title or str(tree))
-    fig.tight_layout()
-    return _white(fig)
+    fig, ax, own = _axes(ax, (max(3.0, 0.35 * tree.num_steps + 1.5), 2.4))
+    _draw_tree(ax, tree, title or (str(tree) if tree.num_steps <= 24 else f"tree over {tree.num_steps} steps"))
+    return _done(fig, own)
 
 
 def _strategy_table(schedule, lam, ctau, init="warm"):
@@ -351,7 +403,7 @@ def _strategy_table(schedule, lam, ctau, init="warm"):
 def plot_strategy_snapshots(schedule="cosine", num_steps: int = 8, lams=(0.5, 1.3, 4.0), ctau: float = 1.0,
                             init: str = "warm"):
     """Static twin of the chapter-7 explorer: per variance, the optimal tree and the W2 of each strategy."""
-    from .student import INITS
+    from .problem import INITS
 
     sch = _named_schedule(schedule, as_int(num_steps, "num_steps", minimum=2))
     values = _variance_list(lams)
@@ -374,14 +426,15 @@ def plot_strategy_snapshots(schedule="cosine", num_steps: int = 8, lams=(0.5, 1.
     return _white(fig)
 
 
-def plot_lambda_c(num_steps=(2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256), schedules=SCHEDULE_NAMES):
+def plot_lambda_c(num_steps=(2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256), schedules=SCHEDULE_NAMES, *,
+                  ax=None):
     """R15: ``lambda_c`` against ``N`` for each schedule; it approaches 2 from above."""
     from .phase import lambda_c
 
     ns = [as_int(n, "num_steps", minimum=2) for n in num_steps]
     if isinstance(schedules, str):
         schedules = [schedules]
-    fig, ax = plt.subplots(figsize=(6, 3.8))
+    fig, ax, own = _axes(ax, (6, 3.8))
     for name, marker in zip(schedules, "os^v"):
         values = [lambda_c(_named_schedule(name, n)) for n in ns]
         ax.plot(ns, values, marker=marker, ms=4, label=name)
@@ -391,8 +444,7 @@ def plot_lambda_c(num_steps=(2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256
            title=r"threshold above which every step but the last enlarges the signal")
     ax.legend()
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return _white(fig)
+    return _done(fig, own)
 
 
 def _phase_axes(ax, diagram, title):
@@ -480,17 +532,33 @@ def plot_phase_by_init(schedule="cosine", num_steps: int = 8, inits=("warm", "ze
 
 
 def plot_optimal_tree_scan(schedule="cosine", num_steps: int = 8, ctau: float = 1.0, lams=None, init: str = "warm",
-                           show=(0.6, 1.2, 1.35, 1.6, 3.0)):
-    """The optimal tree across the variance: distances of BOOT, one-shot and the optimum, and the trees drawn."""
+                           show=(0.6, 1.2, 1.35, 1.6, 3.0), *, phases=None, trees=None):
+    """The optimal tree across the variance: distances of BOOT, one-shot and the optimum, and the trees drawn.
+
+    ``phases``: a :class:`~lineardistill.phase.Phases` already computed by
+    ``classify(schedule, lams, ctau, init)`` over the 1-D ``lams`` (pass those
+    ``lams`` too); ``trees``: the optimal trees of the ``show`` variances, in
+    order. Whatever is not given is computed here.
+    """
     from .dp import optimal_tree
-    from .phase import PHASES, classify, lambda_c
+    from .phase import PHASES, Phases, classify, lambda_c
 
     sch = _named_schedule(schedule, as_int(num_steps, "num_steps", minimum=2))
     lams = torch.logspace(-0.5, 0.7, 121, dtype=DTYPE) if lams is None else as_tensor(lams, "lams", positive=True)
-    phases = classify(sch, lams, ctau, init)
+    shown = _variance_list(show, "show")
+    if phases is None:
+        phases = classify(sch, lams, ctau, init)
+    elif not isinstance(phases, Phases) or tuple(phases.code.shape) != tuple(lams.shape):
+        raise ValueError(f"phases must be the Phases of classify() over lams (shape {tuple(lams.shape)})")
+    if trees is None:
+        trees = [optimal_tree(sch, lam, ctau, init).tree for lam in shown]
+    else:
+        trees = list(trees)
+        if len(trees) != len(shown):
+            raise ValueError(f"trees must hold one tree per shown variance ({len(shown)}), got {len(trees)}")
     T = phases.teacher.numpy()
     fig = plt.figure(figsize=(11, 6.2))
-    grid = fig.add_gridspec(2, len(show), height_ratios=[1.4, 1])
+    grid = fig.add_gridspec(2, len(shown), height_ratios=[1.4, 1])
     ax = fig.add_subplot(grid[0, :])
     x = lams.numpy()
     ax.semilogy(x, phases.boot.numpy() / T, color=PHASE_COLORS["BOOT"], label="BOOT chain")
@@ -511,20 +579,40 @@ def plot_optimal_tree_scan(schedule="cosine", num_steps: int = 8, ctau: float = 
     ax.set(xlabel=r"variance $\lambda$", ylabel=r"$|m - T| / T$",
            title=f"{sch.name}, N = {sch.num_steps}, c tau = {ctau:g}: dashed lambda = 1, dotted lambda_c")
     ax.legend(fontsize=8, ncol=2)
-    for k, lam in enumerate(_variance_list(show, "show")):
-        best = optimal_tree(sch, lam, ctau, init)
-        _draw_tree(fig.add_subplot(grid[1, k]), best.tree, rf"$\lambda = {lam:g}$")
+    for k, (lam, tree) in enumerate(zip(shown, trees)):
+        _draw_tree(fig.add_subplot(grid[1, k]), tree, rf"$\lambda = {lam:g}$")
     fig.tight_layout()
     return _white(fig)
 
 
-def plot_dp_timing(sizes=(16, 32, 64, 128, 256), repeats: int = 1):
-    """The interval DP's run time against ``N`` on this machine (log-log) with the fitted slope."""
+@dataclass(frozen=True)
+class DPTiming:
+    """Run times of the interval DP (R11) measured by :func:`dp_timing`.
+
+    Attributes
+    ----------
+    sizes : list of int
+        The numbers of teacher steps ``N`` timed.
+    times : list of float
+        The best of ``repeats`` wall-clock times, in seconds, per size.
+    slope : float
+        The least-squares slope of ``log time`` against ``log N`` (NaN for one size).
+    """
+
+    sizes: list
+    times: list
+    slope: float
+
+
+def dp_timing(sizes=(16, 32, 64, 128, 256), repeats: int = 1) -> DPTiming:
+    """Time the interval DP (one variance, cosine schedule) for each ``N`` in ``sizes`` on this machine."""
     import time
 
     from .dp import interval_dp
 
     ns = [as_int(n, "sizes", minimum=2) for n in sizes]
+    if not ns:
+        raise ValueError("sizes must hold at least one number of steps")
     reps = as_int(repeats, "repeats", minimum=1)
     times = []
     for n in ns:
@@ -536,30 +624,51 @@ def plot_dp_timing(sizes=(16, 32, 64, 128, 256), repeats: int = 1):
             best = min(best, time.perf_counter() - start)
         times.append(best)
     slope = float(np.polyfit(np.log(ns), np.log(times), 1)[0]) if len(ns) > 1 else float("nan")
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    return DPTiming(sizes=ns, times=times, slope=slope)
+
+
+def plot_dp_timing(sizes=(16, 32, 64, 128, 256), repeats: int = 1, *, timing: DPTiming | None = None, ax=None):
+    """The interval DP's run time against ``N`` (log-log) with the fitted slope.
+
+    Draws ``timing`` (a :class:`DPTiming`) when given, else measures one with
+    :func:`dp_timing` (``sizes``, ``repeats``).
+    """
+    own_data = timing is None
+    timing = dp_timing(sizes, repeats) if own_data else timing
+    if not isinstance(timing, DPTiming):
+        raise TypeError(f"timing must be a DPTiming from dp_timing(), got {type(timing).__name__}")
+    ns, times, slope = timing.sizes, timing.times, timing.slope
+    fig, ax, own = _axes(ax, (5.5, 3.8))
     ax.loglog(ns, times, "o-", label=f"measured (fitted slope {slope:.2f})")
     ref = np.array(ns, dtype=float)
     ax.loglog(ref, times[-1] * (ref / ref[-1]) ** 3, ":", color="tab:gray", label="slope 3")
     ax.set(xlabel="number of teacher steps $N$", ylabel="seconds", title="interval DP (R11), one variance")
     ax.legend()
     ax.grid(alpha=0.3, which="both")
-    fig.tight_layout()
-    fig.slope = slope
-    fig.times = times
-    return _white(fig)
+    fig = _done(fig, own)
+    return _legacy(fig, slope=slope, times=times) if own_data and own else fig
 
 
 def plot_cost_front(schedule="cosine", num_steps: int = 7, lams=(0.5, 1.5, 3.0), ctau: float = 0.5,
-                    init: str = "warm"):
-    """R13: the best summed W2 for a shared tree against the number of merges (training runs)."""
-    from .dp import pareto_tree
+                    init: str = "warm", *, result=None, ax=None):
+    """R13: the best summed W2 for a shared tree against the number of merges (training runs).
+
+    ``result``: a :class:`~lineardistill.dp.ParetoResult` already computed by
+    ``pareto_tree(schedule, lams, ctau, init, merges=True)`` for the same
+    arguments; without it the Pareto DP runs here.
+    """
+    from .dp import ParetoResult, pareto_tree
     from .trees import MergeTree, merge_value, w2
 
     sch = _named_schedule(schedule, as_int(num_steps, "num_steps", minimum=2))
     values = _variance_list(lams)
-    result = pareto_tree(sch, values, ctau, init, merges=True)
+    if result is None:
+        result = pareto_tree(sch, values, ctau, init, merges=True)
+    elif not isinstance(result, ParetoResult):
+        raise TypeError(f"result must be a ParetoResult from pareto_tree(..., merges=True), got "
+                        f"{type(result).__name__}")
     front = result.cost_front()
-    fig, ax = plt.subplots(figsize=(6, 3.8))
+    fig, ax, own = _axes(ax, (6, 3.8))
     ax.step([f[0] for f in front], [f[1] for f in front], where="post", color="tab:purple", label="Pareto front")
     ax.plot([f[0] for f in front], [f[1] for f in front], "o", color="tab:purple")
     lam = torch.tensor(values, dtype=DTYPE)
@@ -572,8 +681,7 @@ def plot_cost_front(schedule="cosine", num_steps: int = 7, lams=(0.5, 1.5, 3.0),
            title=rf"{sch.name}, $N = {sch.num_steps}$, $\lambda \in$ {values}, $c\tau = {ctau:g}$")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return _white(fig)
+    return _done(fig, own)
 
 
 # ------------------------------------------------------------ chapter 8 (mixtures, R18)
@@ -655,7 +763,7 @@ def plot_composite_pieces(schedule=None, mixture=None, ks=(2, 4, 8), lo: float =
     return _white(fig)
 
 
-def plot_error_floors(ks=None, fits=None, labels=None):
+def plot_error_floors(ks=None, fits=None, labels=None, *, ax=None):
     """R18: the relative error floor of one-step students against the number of merged steps ``k``.
 
     ``fits``: :class:`lineardistill.mixture.FitResult` objects, one per curve,
@@ -670,7 +778,7 @@ def plot_error_floors(ks=None, fits=None, labels=None):
         fits = [error_floors(sch, example_mixture(), [(0, k) for k in ks], num_iters=100)]
         labels = ["teacher gates, blocks ending at the data"]
     labels = labels or [f"curve {i + 1}" for i in range(len(fits))]
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax, own = _axes(ax, (6, 4))
     for fit, label in zip(fits, labels):
         rel = fit.relative.numpy()
         ax.semilogy(ks[1:], rel[1:], "o-", label=label)
@@ -678,11 +786,10 @@ def plot_error_floors(ks=None, fits=None, labels=None):
            title="one-step student against a k-step composite")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3, which="both")
-    fig.tight_layout()
-    return _white(fig)
+    return _done(fig, own)
 
 
-def plot_merge_errors(result=None):
+def plot_merge_errors(result=None, *, ax=None):
     """R18: a sequential (BOOT-style) chain: per-merge error, accumulated error and its Lipschitz bound."""
     from .mixture import example_mixture, sequential_merge
 
@@ -690,7 +797,7 @@ def plot_merge_errors(result=None):
         result = sequential_merge(Schedule.cosine(8), example_mixture(), lo=-5.0, hi=5.0, num_samples=512,
                                   num_iters=100)
     merged = np.arange(2, result.merge_rms.numel() + 2)
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig, ax, own = _axes(ax, (6.5, 4))
     ax.semilogy(merged, result.merge_rms, "o-", label="error made at this merge (RMS)")
     ax.semilogy(merged, result.total_rms, "s-", label="error against the teacher (RMS)")
     ax.semilogy(merged, result.bound, "k--", label="Lipschitz bound on it")
@@ -699,8 +806,7 @@ def plot_merge_errors(result=None):
            title="sequential merging: errors and their amplification")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3, which="both")
-    fig.tight_layout()
-    return _white(fig)
+    return _done(fig, own)
 
 
 # ------------------------------------------------------------ chapter 10 (practice)
@@ -709,21 +815,42 @@ PRACTICE_COLORS = {"vanilla": "tab:green", "boot": "tab:blue", "consistency": "t
 """Colour of each named strategy of :data:`lineardistill.trees.STRATEGIES` in the chapter-10 figures."""
 
 
-def plot_practice_map(schedule="cosine", num_steps: int = 8, lams=None, ctaus=None, init: str = "warm",
-                      floor: float = 1e-12):
-    """Best named strategy over (variance, per-run budget), and how much the DP optimum improves on it.
+@dataclass(frozen=True)
+class PracticeMap:
+    """The data of :func:`plot_practice_map`, computed by :func:`practice_map`.
 
-    Left: the named strategy (R9) with the least ``|m - T|`` at each point.
-    Right: ``log10`` of (best named ``|m - T|``) / (optimal ``|m - T|``), the
-    optimum from :func:`lineardistill.phase.classify`; distances below
-    ``floor * T`` count as ``floor * T`` (rounding level). The figure keeps
-    the grids as ``fig.best_named`` (indices into STRATEGIES) and ``fig.gain``.
+    Attributes
+    ----------
+    schedule : Schedule
+    init : str
+    lams, ctaus : torch.Tensor
+        The grid, 1-D.
+    best_named : torch.Tensor
+        Shape ``(len(lams), len(ctaus))``: the index into
+        :data:`lineardistill.trees.STRATEGIES` of the named strategy with the
+        least ``|m - T|`` at each point.
+    gain : torch.Tensor
+        Same shape: (best named ``|m - T|``) / (optimal ``|m - T|``), distances
+        below ``floor * T`` counted as ``floor * T``; at least 1.
     """
-    from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Patch
 
-    from .phase import classify, lambda_boot, lambda_c
-    from .student import INITS
+    schedule: Schedule
+    init: str
+    lams: torch.Tensor
+    ctaus: torch.Tensor
+    best_named: torch.Tensor
+    gain: torch.Tensor
+
+
+def practice_map(schedule="cosine", num_steps: int = 8, lams=None, ctaus=None, init: str = "warm",
+                 floor: float = 1e-12) -> PracticeMap:
+    """The best named strategy and the DP optimum's gain over it on a (variance, per-run budget) grid.
+
+    The optimum comes from :func:`lineardistill.phase.classify`; ``floor`` is the
+    rounding level below which distances are not told apart.
+    """
+    from .phase import classify
+    from .problem import INITS
     from .trees import STRATEGIES, MergeTree, merge_value
 
     sch = _named_schedule(schedule, as_int(num_steps, "num_steps", minimum=2))
@@ -738,20 +865,52 @@ def plot_practice_map(schedule="cosine", num_steps: int = 8, lams=None, ctaus=No
                          - phases.teacher).abs() for name in STRATEGIES])
     best_named = dist.argmin(0)
     gain = torch.maximum(dist.amin(0), eps) / torch.maximum(phases.best, eps)
-    fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.2))
+    return PracticeMap(schedule=sch, init=init, lams=lams, ctaus=ctaus, best_named=best_named, gain=gain)
+
+
+def plot_practice_map(schedule="cosine", num_steps: int = 8, lams=None, ctaus=None, init: str = "warm",
+                      floor: float = 1e-12, *, data: PracticeMap | None = None, axes=None):
+    """Best named strategy over (variance, per-run budget), and how much the DP optimum improves on it.
+
+    Left: the named strategy (R9) with the least ``|m - T|`` at each point.
+    Right: ``log10`` of (best named ``|m - T|``) / (optimal ``|m - T|``).
+    Draws ``data`` (a :class:`PracticeMap`) when given, else computes one with
+    :func:`practice_map` from the other arguments. ``axes``: two Axes to draw
+    into (default: a new figure).
+    """
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    from .phase import lambda_boot, lambda_c
+    from .trees import STRATEGIES
+
+    own_data = data is None
+    data = practice_map(schedule, num_steps, lams, ctaus, init, floor) if own_data else data
+    if not isinstance(data, PracticeMap):
+        raise TypeError(f"data must be a PracticeMap from practice_map(), got {type(data).__name__}")
+    sch, best_named, gain = data.schedule, data.best_named, data.gain
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.2))
+        own = True
+    else:
+        axes = list(axes)
+        if len(axes) != 2:
+            raise ValueError(f"axes must hold 2 Axes, got {len(axes)}")
+        fig, own = axes[0].figure, False
     cmap = ListedColormap([PRACTICE_COLORS[name] for name in STRATEGIES])
-    x, y = lams.cpu().numpy(), ctaus.cpu().numpy()
+    x, y = data.lams.cpu().numpy(), data.ctaus.cpu().numpy()
     axes[0].pcolormesh(x, y, best_named.T.cpu().numpy(), cmap=cmap, vmin=-0.5, vmax=len(STRATEGIES) - 0.5,
                        shading="nearest", rasterized=True)
-    mesh = axes[1].pcolormesh(x, y, torch.log10(gain).T.cpu().numpy(), cmap="magma_r", shading="nearest", rasterized=True)
+    mesh = axes[1].pcolormesh(x, y, torch.log10(gain).T.cpu().numpy(), cmap="magma_r", shading="nearest",
+                              rasterized=True)
     fig.colorbar(mesh, ax=axes[1], label=r"$\log_{10}$ (best named $W_2$ / optimal $W_2$)")
-    lc = lambda_c(sch)
+    lc, lb = lambda_c(sch), lambda_boot(sch)
     for ax, title in zip(axes, ("best named strategy", "gain of the DP optimum over it")):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.axvline(1.0, color="k", lw=0.8, ls="--")
         ax.axvline(lc, color="k", lw=0.8, ls=":")
-        ax.axvline(lambda_boot(sch), color="k", lw=0.8, ls="-.")
+        ax.axvline(lb, color="k", lw=0.8, ls="-.")
         ax.set(xlabel=r"variance $\lambda$", ylabel=r"budget per training run $c\tau$", title=title)
         lo, hi = ax.get_xlim()
         ticks = [t for t in (0.1, 0.25, 0.5, 1, 2, 4, 10) if lo <= t <= hi]
@@ -760,22 +919,40 @@ def plot_practice_map(schedule="cosine", num_steps: int = 8, lams=None, ctaus=No
     used = [STRATEGIES[k] for k in sorted(set(best_named.reshape(-1).tolist()))]
     axes[0].legend(handles=[Patch(color=PRACTICE_COLORS[name], label=name) for name in used], fontsize=8,
                    loc="upper left", framealpha=0.9)
-    fig.suptitle(rf"{sch.name} schedule, $N = {sch.num_steps}$, {init} start; dashed $\lambda = 1$, dash-dotted "
-                 rf"$\lambda_b = {lambda_boot(sch):.4g}$, dotted $\lambda_c = {lc:.4g}$", fontsize=10)
-    fig.tight_layout()
-    fig.best_named = best_named
-    fig.gain = gain
-    return _white(fig)
+    if own:
+        fig.suptitle(rf"{sch.name} schedule, $N = {sch.num_steps}$, {data.init} start; dashed $\lambda = 1$, "
+                     rf"dash-dotted $\lambda_b = {lb:.4g}$, dotted $\lambda_c = {lc:.4g}$", fontsize=10)
+    fig = _done(fig, own)
+    return _legacy(fig, best_named=best_named, gain=gain) if own_data and own else fig
 
 
-def plot_equal_budget(schedule="cosine", num_steps: int = 8, lams=(0.25, 1.5, 4.0), totals=None, init: str = "warm"):
-    """Each named strategy given the same *total* budget, split evenly over its merges: ``|m - T| / T`` against it.
+@dataclass(frozen=True)
+class EqualBudget:
+    """The data of :func:`plot_equal_budget`, computed by :func:`equal_budget_errors`.
 
-    A tree with ``M`` merges trains each of them with ``ctau = total / M``.
-    The curves are kept as ``fig.errors`` (strategy name -> tensor ``(len(lams), len(totals))``).
+    Attributes
+    ----------
+    schedule : Schedule
+    lams, totals : torch.Tensor
+        The variances and the total budgets, 1-D.
+    errors : dict
+        Strategy name -> ``|m - T| / T``, shape ``(len(lams), len(totals))``.
+    merges : dict
+        Strategy name -> its number of merges ``M`` (each trained with ``total / M``).
     """
-    from .student import INITS
-    from .teacher import composite
+
+    schedule: Schedule
+    lams: torch.Tensor
+    totals: torch.Tensor
+    errors: dict
+    merges: dict
+
+
+def equal_budget_errors(schedule="cosine", num_steps: int = 8, lams=(0.25, 1.5, 4.0), totals=None,
+                        init: str = "warm") -> EqualBudget:
+    """Each named strategy given the same *total* budget, split evenly over its merges: ``|m - T| / T``."""
+    from .problem import MergeProblem
+    from .problem import INITS
     from .trees import STRATEGIES, MergeTree, merge_value
 
     sch = _named_schedule(schedule, as_int(num_steps, "num_steps", minimum=2))
@@ -784,31 +961,56 @@ def plot_equal_budget(schedule="cosine", num_steps: int = 8, lams=(0.25, 1.5, 4.
     totals = torch.logspace(-1, 1.5, 51, dtype=DTYPE) if totals is None else as_tensor(totals, "totals", positive=True)
     totals = totals.reshape(-1)
     lam = torch.tensor(values, dtype=DTYPE)[:, None]
-    T = composite(sch, lam)
-    errors = {}
+    errors, merges = {}, {}
     for name in STRATEGIES:
         tree = MergeTree.named(name, sch.num_steps)
-        errors[name] = ((merge_value(tree, sch, lam, totals[None, :] / tree.num_merges, init) - T).abs() / T)
-    fig, axes = plt.subplots(1, len(values), figsize=(3.8 * len(values), 3.8), squeeze=False)
-    for k, (ax, value) in enumerate(zip(axes[0], values)):
-        for name in STRATEGIES:
-            merges = MergeTree.named(name, sch.num_steps).num_merges
-            ax.loglog(totals.cpu().numpy(), np.maximum(errors[name][k].cpu().numpy(), 1e-17), color=PRACTICE_COLORS[name],
+        problem = MergeProblem(sch, lam, totals[None, :] / tree.num_merges, init)
+        errors[name] = (merge_value(tree, problem) - problem.T).abs() / problem.T
+        merges[name] = tree.num_merges
+    return EqualBudget(schedule=sch, lams=lam[:, 0], totals=totals, errors=errors, merges=merges)
+
+
+def plot_equal_budget(schedule="cosine", num_steps: int = 8, lams=(0.25, 1.5, 4.0), totals=None, init: str = "warm",
+                      *, data: EqualBudget | None = None, axes=None):
+    """Each named strategy given the same *total* budget, split evenly over its merges: ``|m - T| / T`` against it.
+
+    A tree with ``M`` merges trains each of them with ``ctau = total / M``.
+    Draws ``data`` (an :class:`EqualBudget`) when given, else computes one with
+    :func:`equal_budget_errors`. ``axes``: one Axes per variance (default: a new figure).
+    """
+    own_data = data is None
+    data = equal_budget_errors(schedule, num_steps, lams, totals, init) if own_data else data
+    if not isinstance(data, EqualBudget):
+        raise TypeError(f"data must be an EqualBudget from equal_budget_errors(), got {type(data).__name__}")
+    values = data.lams.tolist()
+    if axes is None:
+        fig, grid = plt.subplots(1, len(values), figsize=(3.8 * len(values), 3.8), squeeze=False)
+        axes, own = list(grid[0]), True
+    else:
+        axes = list(axes)
+        if len(axes) != len(values):
+            raise ValueError(f"axes must hold one Axes per variance ({len(values)}), got {len(axes)}")
+        fig, own = axes[0].figure, False
+    totals = data.totals.cpu().numpy()
+    for k, (ax, value) in enumerate(zip(axes, values)):
+        for name, err in data.errors.items():
+            merges = data.merges[name]
+            ax.loglog(totals, np.maximum(err[k].cpu().numpy(), 1e-17), color=PRACTICE_COLORS.get(name),
                       label=f"{name} ({merges} run{'s' if merges > 1 else ''})")
         ax.set(xlabel=r"total budget $C$ (each run gets $C / M$)", ylabel=r"$|m - T| / T$",
                title=rf"$\lambda = {value:g}$")
         ax.grid(alpha=0.3, which="both")
-    axes[0, 0].legend(fontsize=7)
-    fig.suptitle(f"{sch.name} schedule, N = {sch.num_steps}: the same total training budget for every strategy",
-                 fontsize=10)
-    fig.tight_layout()
-    fig.errors = errors
-    return _white(fig)
+    axes[0].legend(fontsize=7)
+    if own:
+        fig.suptitle(f"{data.schedule.name} schedule, N = {data.schedule.num_steps}: the same total training budget "
+                     "for every strategy", fontsize=10)
+    fig = _done(fig, own)
+    return _legacy(fig, errors=data.errors) if own_data and own else fig
 
 
 
 # ------------------------------------------------------------ chapter 9 (real spectra)
-def plot_spectra(spectra=None, lambda_c: float | None = None):
+def plot_spectra(spectra=None, lambda_c: float | None = None, *, ax=None):
     """Section 8: covariance spectra (eigenvalue against rank, log scale) with the lines ``lam = 1`` and ``lambda_c``.
 
     ``spectra``: a dict name -> 1-D eigenvalues; by default the digits spectrum.
@@ -818,7 +1020,7 @@ def plot_spectra(spectra=None, lambda_c: float | None = None):
     spectra = {"digits (standardized)": digits_spectrum()} if spectra is None else dict(spectra)
     if not spectra:
         raise ValueError("spectra must hold at least one spectrum")
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax, own = _axes(ax, (7, 4))
     for name, lam in spectra.items():
         values = as_tensor(lam, f"spectra[{name!r}]", positive=True).reshape(-1)
         ax.semilogy(np.arange(1, values.numel() + 1), values.numpy(), "o-", ms=3, label=str(name))
@@ -829,11 +1031,10 @@ def plot_spectra(spectra=None, lambda_c: float | None = None):
     ax.set(xlabel="rank of the eigenvalue", ylabel=r"eigenvalue $\lambda_i$", title="covariance spectra")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3, which="both")
-    fig.tight_layout()
-    return _white(fig)
+    return _done(fig, own)
 
 
-def plot_strategy_w2(table):
+def plot_strategy_w2(table, *, ax=None):
     """R13: total W2 of each named strategy and of the Pareto DP's shared tree, one group of bars per spectrum.
 
     ``table``: dict spectrum name -> dict strategy name -> W2 (same strategies for every spectrum).
@@ -842,7 +1043,7 @@ def plot_strategy_w2(table):
         raise ValueError("table must be a non-empty dict: spectrum -> {strategy: W2}")
     names = list(table)
     strategies = list(next(iter(table.values())))
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax, own = _axes(ax, (9, 4))
     width = 0.8 / len(strategies)
     colors = plt.cm.tab10(np.arange(len(strategies)) % 10)
     for j, strategy in enumerate(strategies):
@@ -853,8 +1054,7 @@ def plot_strategy_w2(table):
     ax.set(ylabel="total $W_2$ to the teacher", title="one tree for all coordinates: named strategies and the Pareto DP")
     ax.legend(fontsize=7, ncol=3)
     ax.grid(alpha=0.3, axis="y")
-    fig.tight_layout()
-    return _white(fig)
+    return _done(fig, own)
 
 
 def plot_block_errors(results=None):
@@ -937,9 +1137,9 @@ def plot_training_agreement(lams, closed, learned, tolerance=None, curves=None, 
     return _white(fig)
 
 
-def plot_init_comparison(schedule="cosine", num_steps: int = 8, tree=None, ctau: float = 1.0, lams=None):
+def plot_init_comparison(schedule="cosine", num_steps: int = 8, tree=None, ctau: float = 1.0, lams=None, *, ax=None):
     """R7: shrinkage ``m / T`` of one tree against the variance, for each starting operator."""
-    from .student import INITS
+    from .problem import INITS
     from .trees import MergeTree, merge_value, teacher_value
 
     sch = _named_schedule(schedule, as_int(num_steps, "num_steps", minimum=2))
@@ -947,7 +1147,7 @@ def plot_init_comparison(schedule="cosine", num_steps: int = 8, tree=None, ctau:
         tree if isinstance(tree, MergeTree) else MergeTree.parse(tree, sch.num_steps))
     lam = torch.logspace(math.log10(0.05), 2, 200, dtype=DTYPE) if lams is None else as_tensor(lams, "lams", positive=True)
     T = teacher_value(sch, lam)
-    fig, ax = plt.subplots(figsize=(6, 3.8))
+    fig, ax, own = _axes(ax, (6, 3.8))
     for init in INITS:
         ax.plot(lam.numpy(), (merge_value(tree, sch, lam, ctau, init) / T).numpy(), label=init)
     ax.axhline(1.0, color="k", lw=0.8, ls=":")
@@ -956,8 +1156,7 @@ def plot_init_comparison(schedule="cosine", num_steps: int = 8, tree=None, ctau:
            title=f"{tree if tree.num_steps <= 8 else 'tree'}: {sch.name}, N = {sch.num_steps}, c tau = {ctau:g}")
     ax.legend(title="start", fontsize=8)
     ax.grid(alpha=0.3, which="both")
-    fig.tight_layout()
-    return _white(fig)
+    return _done(fig, own)
 
 
 def plot_named_trees(num_steps: int = 8, segments: int = 2):
@@ -979,7 +1178,7 @@ def plot_named_trees(num_steps: int = 8, segments: int = 2):
 def plot_strategy_comparison(schedule="cosine", num_steps: int = 16, ctaus=(0.3, 3.0), lams=None,
                              init: str = "warm", segments: int = 4):
     """R9: W2 (top) and shrinkage ``m / T`` (bottom) against the variance for every named strategy, per budget."""
-    from .student import INITS
+    from .problem import INITS
     from .trees import STRATEGIES, MergeTree, merge_value, teacher_value, w2
 
     sch = _named_schedule(schedule, as_int(num_steps, "num_steps", minimum=2))

@@ -44,9 +44,16 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import as_int, as_tensor, broadcast, one_of
+from ._checks import as_int, as_tensor, broadcast, check_size, one_of
 from .schedule import as_schedule
 from .teacher import _multipliers, _norms
+
+TOLERANCE = 1e-12
+"""Relative tolerance for telling two merge values apart (``m`` against ``T``): rounding level of float64 products.
+
+The one definition; :mod:`lineardistill.dp` and :mod:`lineardistill.phase` use
+the same number.
+"""
 
 INITS = ("warm", "zero", "identity", "teacher", "coarse")
 """Starting operators a student can be trained from:
@@ -98,6 +105,8 @@ class MergeProblem:
         ctau = as_tensor(ctau, "ctau", nonnegative=True, device=dev)
         self.lam, self.ctau = broadcast(lam=lam, ctau=ctau)
         self.shape = tuple(self.lam.shape)
+        check_size(4 * _numel(self.shape) * (sch.num_steps + 1), f"a merge problem with {_numel(self.shape):,} "
+                   f"variance/budget entries and N = {sch.num_steps}", "split lam or ctau into smaller batches")
         self.r = _multipliers(sch, self.lam)
         self.norms = _norms(sch, self.lam)
         # exp(-ctau * ||v||^2): ctau * ||v||^2 can be large, exp then underflows to 0 (exact merge), never NaN

@@ -1,5 +1,9 @@
 """Covariance spectra to run the theory on: synthetic and from real data (theory section 8).
 
+Chapter 9 of the book (*Real spectra*) explains this module: the diagonal
+model of Gao and Li (2025, arXiv:2505.16024) needs only the eigenvalues of a
+data covariance, and here they come from formulas or from real images.
+
 Every diagonal model in this package only needs the eigenvalues ``lam`` of the
 data covariance. This module makes them:
 
@@ -11,7 +15,12 @@ data covariance. This module makes them:
 - :func:`spectrum_summary`, which counts the eigenvalues below 1, between 1
   and ``lambda_c`` and above ``lambda_c`` (the three regimes of R16).
 
-Every spectrum is a float64 tensor sorted in decreasing order, all entries > 0.
+Every spectrum is a float64 tensor sorted in decreasing order, all entries > 0
+and finite: a spectrum whose values would underflow to 0 or overflow to inf
+raises a ValueError that names the parameters, instead of returning zeros.
+
+>>> power_law_spectrum(4, exponent=2.0)
+tensor([1.0000, 0.2500, 0.1111, 0.0625], dtype=torch.float64)
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ import math
 
 import torch
 
-from ._checks import DTYPE, as_float, as_int, as_tensor, one_of
+from ._checks import DTYPE, as_float, as_int, as_tensor, check_size, one_of
 
 STANDARDIZE = ("pixel", "global", "none")
 """How :func:`digits_spectrum` scales the data (see there)."""
@@ -30,16 +39,33 @@ def _sorted(values: torch.Tensor) -> torch.Tensor:
     return torch.sort(values, descending=True).values
 
 
+def _dim(dim) -> int:
+    d = as_int(dim, "dim", minimum=1)
+    check_size(d, f"a spectrum of dim = {d:,}", "use a smaller dim")
+    return d
+
+
+def _representable(values: torch.Tensor, params: str) -> torch.Tensor:
+    """Refuse a spectrum with entries that are 0 or inf (under- or overflow of float64)."""
+    tiny = torch.finfo(DTYPE).tiny  # below it float64 numbers are subnormal: precision is lost
+    if values.numel() and not bool(((values >= tiny) & torch.isfinite(values)).all()):
+        raise ValueError(f"{params} give eigenvalues that float64 cannot hold (smallest "
+                         f"{float(values.min()):.3g}, largest {float(values.max()):.3g}): they under- or overflow; "
+                         "choose values closer to 1")
+    return values
+
+
 def power_law_spectrum(dim: int, exponent: float = 1.0, scale: float = 1.0) -> torch.Tensor:
     """Power-law spectrum ``lam_i = scale * i^(-exponent)`` for ``i = 1..dim`` (decreasing).
 
     Natural images have covariance spectra close to a power law.
     """
-    d = as_int(dim, "dim", minimum=1)
+    d = _dim(dim)
     p = as_float(exponent, "exponent", nonnegative=True)
     c = as_float(scale, "scale", positive=True)
     index = torch.arange(1, d + 1, dtype=DTYPE)
-    return c * torch.exp(-p * torch.log(index))
+    values = torch.exp(math.log(c) - p * torch.log(index))  # in logs: scale * i^-p may overflow midway
+    return _representable(values, f"exponent = {p!r}, scale = {c!r} and dim = {d}")
 
 
 def two_level_spectrum(dim: int, high: float = 4.0, low: float = 0.25, fraction_high: float = 0.25) -> torch.Tensor:
@@ -47,7 +73,7 @@ def two_level_spectrum(dim: int, high: float = 4.0, low: float = 0.25, fraction_
 
     A simple model of data with a few strong directions and a noise floor.
     """
-    d = as_int(dim, "dim", minimum=1)
+    d = _dim(dim)
     hi = as_float(high, "high", positive=True)
     lo = as_float(low, "low", positive=True)
     frac = as_float(fraction_high, "fraction_high", nonnegative=True)
@@ -70,7 +96,7 @@ def log_uniform_spectrum(dim: int, low: float = 0.01, high: float = 100.0,
     independent log-uniform draws (drawn on the CPU, so a seed gives the same
     numbers everywhere).
     """
-    d = as_int(dim, "dim", minimum=1)
+    d = _dim(dim)
     lo = as_float(low, "low", positive=True)
     hi = as_float(high, "high", positive=True)
     if hi < lo:
@@ -81,7 +107,8 @@ def log_uniform_spectrum(dim: int, low: float = 0.01, high: float = 100.0,
         frac = torch.linspace(1.0, 0.0, d, dtype=DTYPE) if d > 1 else torch.ones(1, dtype=DTYPE)
     else:
         frac = torch.rand(d, generator=generator, dtype=DTYPE)
-    return _sorted(torch.exp(math.log(lo) + frac * (math.log(hi) - math.log(lo))))
+    values = _sorted(torch.exp(math.log(lo) + frac * (math.log(hi) - math.log(lo))))
+    return _representable(values, f"low = {lo!r} and high = {hi!r}")
 
 
 def load_digits_matrix() -> torch.Tensor:
@@ -119,17 +146,26 @@ def covariance_spectrum(data, standardize: str = "pixel", tol: float = 1e-10) ->
     cutoff = as_float(tol, "tol", nonnegative=True)
     x = x - x.mean(dim=0)
     std = x.std(dim=0)
+    if not bool(torch.isfinite(std).all()):
+        raise ValueError("data are too large: their variance overflows float64; rescale the data")
     keep = std > 0
     if not bool(keep.any()):
-        raise ValueError("data must have at least one feature that varies")
+        raise ValueError("data must have at least one feature that varies (in float64: values below ~1e-154 "
+                         "have a variance that underflows to 0)")
     if mode == "pixel":
         x = x[:, keep] / std[keep]
     cov = x.T @ x / (x.shape[0] - 1)
+    if not bool(torch.isfinite(cov).all()):
+        raise ValueError("data are too large: their covariance overflows float64; rescale the data")
     values = _sorted(torch.linalg.eigvalsh(cov))
     values = values[values > cutoff * values[0]]
+    if values.numel() == 0 or not bool((values > 0).all()):
+        raise ValueError(f"data have no covariance eigenvalue above tol = {cutoff!r} times the largest "
+                         f"({float(values[0]) if values.numel() else 0.0:.3g}); the data may be too small "
+                         "(underflow) or tol too large")
     if mode == "global":
         values = values / values.mean()
-    return values
+    return _representable(values, "data")
 
 
 def digits_spectrum(standardize: str = "pixel") -> torch.Tensor:

@@ -1,10 +1,19 @@
-"""SymPy derivations of the book's identities.
+"""SymPy derivations of the book's identities (theory R1 to R3, R6, R14).
+
+Chapters 1 to 4 of the book derive their formulas with these functions and then
+show that the torch code of :mod:`lineardistill.teacher` and
+:mod:`lineardistill.student` computes the same thing; chapter 7 uses the
+threshold derivation. The identities are those of the linear-Gaussian reading
+of DDIM in Gao and Li (2025, arXiv:2505.16024), derived here afresh.
 
 Each ``derive_*`` function returns a SymPy expression obtained from first
 principles (not typed in as the answer); each ``check_*`` function proves an
 identity by simplification and returns ``True`` (or raises ``AssertionError``
 with the residual); ``to_torch`` turns an expression into a callable on torch
 tensors so the book can show that the library computes the same thing.
+
+>>> check_warm_start(2)
+True
 """
 
 from __future__ import annotations

@@ -1,5 +1,10 @@
 """Real training of diagonal students in torch (theory R8).
 
+Chapter 4 of the book (*Students and finite training*) explains this module
+and shows trained students landing on the closed form of
+:mod:`lineardistill.student`; the distillation setting is the one of Gao and Li
+(2025, arXiv:2505.16024).
+
 A student for the block from time ``t`` down to ``s`` is one trainable number
 per coordinate, ``S``. Training draws latents ``z_t = ||v_t|| eps`` with an
 explicit ``torch.Generator``, pushes them through the block's children (teacher
@@ -42,6 +47,15 @@ budgets, so that an entry's result does not depend on what is batched with it.
 By default the draws are made on the CPU and moved, so that a seed gives the
 same numbers on the CPU and on CUDA; ``rng_device="device"`` draws on the
 compute device instead (much faster for large GPU batches, different numbers).
+``device`` is validated: a CUDA device asked for where CUDA is not available
+is refused with a ValueError that says so.
+
+>>> import torch
+>>> from lineardistill import Schedule, gd_weights, training_weights
+>>> sch = Schedule.cosine(4)
+>>> w_gd = gd_weights(sch, 1.0, 1.0, steps=10**6)
+>>> bool(torch.allclose(w_gd, training_weights(sch, 1.0, 1.0), rtol=1e-5))   # GD -> gradient flow
+True
 """
 
 from __future__ import annotations
@@ -51,11 +65,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ._checks import DTYPE, _show, as_int, as_tensor, broadcast, one_of
-from ._checks import device as default_device
-from .schedule import as_schedule
-from .student import INITS, initial_value
-from .teacher import teacher_multipliers, vector_norms
+from ._checks import DTYPE, _show, as_bool, as_device, as_float, as_int, as_tensor, broadcast, one_of
+from .problem import INITS, MergeProblem  # noqa: F401  (INITS re-exported: training.INITS)
 from .trees import as_tree
 
 OPTIMIZERS = ("gd", "adam")
@@ -63,6 +74,22 @@ OPTIMIZERS = ("gd", "adam")
 
 MAX_CHUNK_ELEMENTS = 1 << 24
 """Latents drawn at once (per chunk of the batch); larger batches are accumulated in chunks."""
+
+MAX_TRAINING_WORK = 10**11
+"""Largest number of latent updates (steps x batch size x students x entries) a run may take before it refuses.
+
+At roughly 10^8 updates per second on a CPU core this is about a quarter of an
+hour; raise ``lineardistill.training.MAX_TRAINING_WORK`` to train longer.
+"""
+
+
+def _check_work(steps, batch_size, students, entries, dev):
+    work = steps * batch_size * students * max(1, entries)
+    if work > MAX_TRAINING_WORK:
+        raise ValueError(f"steps = {steps:,} x batch_size = {batch_size:,} x {students} student(s) x {entries:,} "
+                         f"variance/budget entries is {work:.3g} latent updates, more than MAX_TRAINING_WORK = "
+                         f"{MAX_TRAINING_WORK:.0e} (about {work / 1e8 / 60:,.0f} min at 1e8 per second on {dev.type}); "
+                         "use fewer steps or a smaller batch, or raise lineardistill.training.MAX_TRAINING_WORK")
 
 
 @dataclass
@@ -91,27 +118,46 @@ class TrainingResult:
     device: torch.device | None = None
 
 
-def gd_weights(schedule, lam, ctau, steps: int) -> torch.Tensor:
+def gd_weights(schedule, lam=None, ctau=None, steps: int = 1) -> torch.Tensor:
     """R8: the weight plain GD with exact gradients keeps on the start, ``(1 - eta ||v_t||^2)^steps``.
 
     ``eta = ctau / steps``; shape ``broadcast(lam, ctau) + (N+1,)``, to compare
-    with :func:`lineardistill.student.training_weights` (its ``steps -> inf`` limit).
+    with :func:`lineardistill.student.training_weights` (its ``steps -> inf``
+    limit). Computed as ``exp(steps * log1p(-eta ||v_t||^2))``, so that huge
+    ``steps`` (``10**17``) give ``exp(-ctau ||v_t||^2)`` and not ``1.0``. Where
+    ``eta ||v_t||^2 > 1`` GD overshoots and the weight changes sign each step;
+    where it is ``> 2`` GD diverges, and a weight too large for float64 raises
+    a ValueError that says how many steps are needed.
+
+    >>> from lineardistill import Schedule
+    >>> round(float(gd_weights(Schedule.cosine(2), 1.0, 1.0, steps=10**17)[-1]), 4)   # exp(-1)
+    0.3679
     """
-    sch = as_schedule(schedule)
+    problem = MergeProblem.of(schedule, lam, ctau)
     n = as_int(steps, "steps", minimum=1)
-    lam = as_tensor(lam, "lam", positive=True, device=sch.alphas.device)
-    ctau = as_tensor(ctau, "ctau", nonnegative=True, device=sch.alphas.device)
-    lam, ctau = broadcast(lam=lam, ctau=ctau)
-    factor = 1 - (ctau / n)[..., None] * vector_norms(sch, lam) ** 2
-    return factor**n
+    nf = float(n)                                                 # 10**30 steps: a float, not an int64
+    x = (problem.ctau / nf)[..., None] * problem.norms**2         # eta ||v_t||^2
+    with torch.no_grad():
+        magnitude = torch.exp(nf * torch.log1p(-x.clamp(max=1.0)))  # the usual case, x <= 1
+        over = x > 1
+        if bool(over.any()):
+            odd = n % 2 == 1
+            grown = torch.exp(nf * torch.log(x[over] - 1))         # |1 - x|^n
+            if not bool(torch.isfinite(grown).all()):
+                raise ValueError(f"steps = {n} is too few for ctau up to {float(problem.ctau.max()):.4g}: "
+                                 f"eta * ||v_t||^2 reaches {float(x.max()):.3g} > 2, so gradient descent diverges "
+                                 f"and (1 - eta ||v||^2)^steps overflows; use steps >= "
+                                 f"{float(x.max()) * n:.3g} (eta ||v_t||^2 <= 1)")
+            magnitude[over] = -grown if odd else grown
+    return magnitude
 
 
-def _check_step_size(sch, lam, ctau, steps, hi_times):
-    norms2 = vector_norms(sch, lam) ** 2
-    worst = float(((ctau / steps)[..., None] * norms2[..., hi_times]).max()) if len(hi_times) else 0.0
+def _check_step_size(problem, steps, hi_times):
+    norms2 = problem.norms**2
+    worst = float(((problem.ctau / steps)[..., None] * norms2[..., hi_times]).max()) if len(hi_times) else 0.0
     if worst >= 1:
         need = math.ceil(worst * steps) + 1
-        raise ValueError(f"steps = {steps} is too few for ctau up to {float(ctau.max()):.4g}: the largest "
+        raise ValueError(f"steps = {steps} is too few for ctau up to {float(problem.ctau.max()):.4g}: the largest "
                          f"eta * ||v_t||^2 is {worst:.3g} >= 1, so gradient descent would overshoot; "
                          f"use steps >= {need} (ideally 10x more, the step-size error is ~ ctau*eta*||v||^4/2)")
 
@@ -189,14 +235,12 @@ def _setup(steps, batch_size, optimizer, resample, seed, device, rng_device, rec
     steps = as_int(steps, "steps", minimum=1)
     batch_size = as_int(batch_size, "batch_size", minimum=1)
     optimizer = one_of(optimizer, "optimizer", OPTIMIZERS)
-    seed = as_int(seed, "seed", minimum=0)
-    if not isinstance(resample, bool):
-        raise TypeError(f"resample must be a bool, got {_show(resample)}")
-    if not isinstance(progress, bool):
-        raise TypeError(f"progress must be a bool, got {_show(progress)}")
+    seed = as_int(seed, "seed", minimum=0, maximum=2**64 - 1)
+    resample = as_bool(resample, "resample")
+    progress = as_bool(progress, "progress")
     record_every = max(1, steps // 100) if record_every is None else as_int(record_every, "record_every", minimum=1)
     rng_device = one_of(rng_device, "rng_device", ("cpu", "device"))
-    dev = default_device() if device is None else torch.device(device)
+    dev = as_device(device, "device")
     try:
         b1, b2 = (float(b) for b in betas)
     except (TypeError, ValueError):
@@ -212,7 +256,7 @@ def _setup(steps, batch_size, optimizer, resample, seed, device, rng_device, rec
             "generator": generator, "gen_device": gen_device, "dev": dev, "records": records, "betas": (b1, b2)}
 
 
-def train_tree(tree, schedule, lam, ctau, init: str = "warm", *, steps: int = 200, batch_size: int = 256,
+def train_tree(tree, schedule, lam=None, ctau=None, init: str = "warm", *, steps: int = 200, batch_size: int = 256,
                optimizer: str = "gd", resample: bool = True, seed: int = 0, device=None,
                rng_device: str = "cpu", record_every: int | None = None, progress: bool = True,
                betas=(0.9, 0.999)) -> TrainingResult:
@@ -227,24 +271,25 @@ def train_tree(tree, schedule, lam, ctau, init: str = "warm", *, steps: int = 20
     (``lam`` and ``ctau`` broadcast). Runs on ``device`` (default: CUDA when
     present, else CPU); progress is shown with ``tqdm.auto``.
 
+    ``schedule`` is a schedule given with ``lam``, ``ctau`` and ``init``, or a
+    :class:`~lineardistill.problem.MergeProblem`. ``device`` is ``None``, a
+    string or a ``torch.device``; asking for CUDA where it is not available
+    raises a ValueError.
+
     Returns a :class:`TrainingResult`; ``result.value`` is to be compared with
     :func:`lineardistill.trees.merge_value` for the same arguments.
     """
-    sch = as_schedule(schedule)
-    tree = as_tree(tree, sch.num_steps)
-    init = one_of(init, "init", INITS)
+    problem = MergeProblem.of(schedule, lam, ctau, init)
+    tree = as_tree(tree, problem.num_steps)
     cfg = _setup(steps, batch_size, optimizer, resample, seed, device, rng_device, record_every, progress, betas)
     dev, steps = cfg["dev"], cfg["steps"]
-    lam_t = as_tensor(lam, "lam", positive=True, device=sch.alphas.device)
-    ctau_t = as_tensor(ctau, "ctau", nonnegative=True, device=sch.alphas.device)
-    lam_t, ctau_t = broadcast(lam=lam_t, ctau=ctau_t)
-    shape = lam_t.shape
+    shape = torch.Size(problem.shape)
     levels = tree.levels()
-    _check_step_size(sch, lam_t, ctau_t, steps, sorted({node.hi for level in levels for node in level}))
+    _check_work(steps, cfg["batch_size"], tree.num_merges, shape.numel(), dev)
+    _check_step_size(problem, steps, sorted({node.hi for level in levels for node in level}))
 
-    r = teacher_multipliers(sch, lam_t)
-    norms = vector_norms(sch, lam_t)
-    eta = (ctau_t / steps).to(dev)
+    r, norms = problem.r, problem.norms
+    eta = (problem.ctau / steps).to(dev)
     values = {(t, t - 1): r[..., t - 1].to(dev) for t in tree.leaves()}
     curves = {}
     bar = None
@@ -257,7 +302,7 @@ def train_tree(tree, schedule, lam, ctau, init: str = "warm", *, steps: int = 20
             starts, scales, kids = [], [], []
             for node in level:
                 first = values[node.children[0].hi, node.children[0].lo]
-                starts.append(initial_value(init, first.cpu(), sch, lam_t, node.lo, node.hi).expand(shape))
+                starts.append(problem.start(node.lo, node.hi, first.cpu()).expand(shape))
                 scales.append(norms[..., node.hi])
                 kids.append([values[c.hi, c.lo] for c in node.children])
             width = max(len(c) for c in kids)
@@ -276,7 +321,8 @@ def train_tree(tree, schedule, lam, ctau, init: str = "warm", *, steps: int = 20
                           recorded_steps=torch.tensor(cfg["records"]), device=dev)
 
 
-def train_block(child_values, schedule, lam, ctau, s: int, t: int, init: str = "warm", *, steps: int = 200,
+def train_block(child_values, schedule, lam=None, ctau=None, s: int | None = None, t: int | None = None,
+                init: str = "warm", *, steps: int = 200,
                 batch_size: int = 256, optimizer: str = "gd", resample: bool = True, seed: int = 0, device=None,
                 rng_device: str = "cpu", record_every: int | None = None, progress: bool = False,
                 betas=(0.9, 0.999)) -> TrainingResult:
@@ -287,21 +333,21 @@ def train_block(child_values, schedule, lam, ctau, s: int, t: int, init: str = "
     Shapes broadcast with ``lam`` and ``ctau``. Returns a :class:`TrainingResult`
     whose ``value`` estimates ``merge_block(child_values, schedule, lam, ctau, s, t, init)``.
     """
-    sch = as_schedule(schedule)
-    init = one_of(init, "init", INITS)
-    t = as_int(t, "t", minimum=1, maximum=sch.num_steps)
+    problem = MergeProblem.of(schedule, lam, ctau, init)
+    t = as_int(t, "t", minimum=1, maximum=problem.num_steps)
     s = as_int(s, "s", minimum=0, maximum=t - 1)
     if isinstance(child_values, (str, bytes)) or not hasattr(child_values, "__len__") or len(child_values) < 1:
         raise ValueError(f"child_values must be a non-empty sequence of multipliers, got {_show(child_values)}")
     cfg = _setup(steps, batch_size, optimizer, resample, seed, device, rng_device, record_every, progress, betas)
     dev, steps = cfg["dev"], cfg["steps"]
-    lam_t = as_tensor(lam, "lam", positive=True, device=sch.alphas.device)
-    ctau_t = as_tensor(ctau, "ctau", nonnegative=True, device=sch.alphas.device)
-    kids = [as_tensor(c, f"child_values[{i}]", device=sch.alphas.device) for i, c in enumerate(child_values)]
-    lam_t, ctau_t, *kids = broadcast(lam=lam_t, ctau=ctau_t, **{f"child_values[{i}]": c for i, c in enumerate(kids)})
-    _check_step_size(sch, lam_t, ctau_t, steps, [t])
-    start = initial_value(init, kids[0], sch, lam_t, s, t).expand(lam_t.shape)
-    scale = vector_norms(sch, lam_t)[..., t]
+    kids = [as_tensor(c, f"child_values[{i}]", device=problem.device) for i, c in enumerate(child_values)]
+    lam_t, ctau_t, *kids = broadcast(lam=problem.lam, ctau=problem.ctau,
+                                     **{f"child_values[{i}]": c for i, c in enumerate(kids)})
+    _check_work(steps, cfg["batch_size"], 1, lam_t.numel(), dev)
+    _check_step_size(problem, steps, [t])
+    start = problem.start(s, t, kids[0])
+    start = broadcast(start=start, lam=lam_t)[0]
+    scale = broadcast(scale=problem.norms[..., t], lam=lam_t)[0]
     ops = torch.stack(kids)[:, None].to(dev)
     bar = None
     if progress:
@@ -318,7 +364,7 @@ def train_block(child_values, schedule, lam, ctau, s: int, t: int, init: str = "
                           recorded_steps=torch.tensor(cfg["records"]), device=dev)
 
 
-def training_tolerance(tree, schedule, lam, ctau, *, steps: int, batch_size: int, init: str = "warm",
+def training_tolerance(tree, schedule, lam=None, ctau=None, *, steps: int, batch_size: int, init: str = "warm",
                        num_sigmas: float = 5.0) -> torch.Tensor:
     """R8: a relative error bound for :func:`train_tree` (fresh batches, plain GD) against R6/R7.
 
@@ -329,32 +375,48 @@ def training_tolerance(tree, schedule, lam, ctau, *, steps: int, batch_size: int
     multilinear in its children with elasticities at most 1 (for positive
     values), so to first order the relative errors of the nodes add up the
     tree: the bound is the sum over nodes of ``|dw| |S_0 - C| / m_node``.
-    Shape ``broadcast(lam, ctau)``.
+
+    Parameters
+    ----------
+    tree : MergeTree or str
+    schedule : Schedule or MergeProblem
+        A schedule given with ``lam``, ``ctau`` (and ``init``), or a problem.
+    steps, batch_size : int
+        The run's number of GD steps and latents per step.
+    num_sigmas : float, default 5.0
+        Width of the Monte Carlo band, finite and ``>= 0``.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``broadcast(lam, ctau)``. A node whose value is exactly 0 and does
+        not move (``|S_0 - C| dw = 0``) adds 0; one whose value is 0 but moves has
+        no relative error, and the call raises a ValueError.
     """
-    sch = as_schedule(schedule)
-    tree = as_tree(tree, sch.num_steps)
-    init = one_of(init, "init", INITS)
+    problem = MergeProblem.of(schedule, lam, ctau, init)
+    tree = as_tree(tree, problem.num_steps)
     n = as_int(steps, "steps", minimum=1)
     b = as_int(batch_size, "batch_size", minimum=1)
-    lam_t = as_tensor(lam, "lam", positive=True, device=sch.alphas.device)
-    ctau_t = as_tensor(ctau, "ctau", nonnegative=True, device=sch.alphas.device)
-    lam_t, ctau_t = torch.broadcast_tensors(lam_t, ctau_t)
-    r = teacher_multipliers(sch, lam_t)
-    q = vector_norms(sch, lam_t) ** 2
-    w = torch.exp(-ctau_t[..., None] * q)
-    spread = w * ctau_t[..., None] * q * (float(num_sigmas) * math.sqrt(2 / (b * n)) + (ctau_t / n)[..., None] * q / 2)
-    values, total = {}, torch.zeros_like(lam_t)
+    sigmas = as_float(num_sigmas, "num_sigmas", nonnegative=True)
+    ctau_t = problem.ctau[..., None]
+    q = problem.norms**2
+    spread = problem.w * ctau_t * q * (sigmas * math.sqrt(2 / (b * n)) + (ctau_t / n) * q / 2)
+    r = problem.r
+    values, total = {}, torch.zeros(problem.shape, dtype=DTYPE, device=problem.device)
     for sub in tree.postorder():
         if sub.is_leaf:
             values[sub.hi, sub.lo] = r[..., sub.step - 1]
             continue
         kids = [values[c.hi, c.lo] for c in sub.children]
-        product = kids[0]
+        rest = torch.ones_like(kids[0])
         for k in kids[1:]:
-            product = product * k
-        start = initial_value(init, kids[0], sch, lam_t, sub.lo, sub.hi).expand(lam_t.shape)
-        wt = w[..., sub.hi]
-        value = wt * start + (1 - wt) * product
+            rest = rest * k
+        start = problem.start(sub.lo, sub.hi, kids[0])
+        value = problem.merge(kids[0], rest, sub.lo, sub.hi)
         values[sub.hi, sub.lo] = value
-        total = total + spread[..., sub.hi] * (start - product).abs() / value.abs()
+        moved = spread[..., sub.hi] * (start - kids[0] * rest).abs()
+        if bool(((value == 0) & (moved > 0)).any()):
+            raise ValueError(f"the node {sub} has the value 0 where training moves it, so it has no relative "
+                             "error; compare absolute errors instead")
+        total = total + torch.where(moved == 0, torch.zeros_like(moved), moved / value.abs())
     return total

@@ -1,5 +1,10 @@
 """Merge trees: a distillation strategy as an ordered tree over the teacher steps (theory R9).
 
+Chapter 5 of the book (*Strategies as merge trees*) explains this module. The
+named strategies follow the ones Gao and Li (2025, arXiv:2505.16024) study
+(one-shot, BOOT-style, consistency-style, progressive); their evaluation by
+the closed form of R6/R7 is this book's own model.
+
 The leaves are the teacher steps ``N, ..., 1`` (leaf ``t`` carries ``z_t`` to
 ``z_{t-1}``), read from the noisy end. Every internal node has two or more
 children covering consecutive blocks of steps and stands for one training run
@@ -10,27 +15,69 @@ never by ``eval``.
 
 Everything here is iterative (no Python recursion over the tree), so chains of
 thousands of steps parse, print, compare and evaluate without hitting the
-recursion limit.
+recursion limit. Error messages show at most a few dozen characters of a tree
+or of its text, however large.
+
+>>> from lineardistill import MergeTree, Schedule, merge_value
+>>> tree = MergeTree.parse("((4,3),(2,1))")
+>>> tree.num_merges, tree.depth
+(3, 2)
+>>> str(MergeTree.boot(4))
+'(((4,3),2),1)'
+>>> from lineardistill import composite
+>>> m = merge_value(tree, Schedule.cosine(4), lam=1.0, ctau=50.0)   # a long budget: close to exact
+>>> abs(float(m) - float(composite(Schedule.cosine(4), 1.0))) < 1e-12
+True
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import re
 
 import torch
 
-from ._checks import _show, as_int, as_tensor, broadcast, one_of
-from .schedule import as_schedule
-from .problem import MergeProblem
-from .student import INITS, training_weights
-from .teacher import composite, teacher_multipliers, vector_norms
+from ._checks import _show, as_bool, as_int, as_tensor, broadcast, one_of
+from .problem import INITS, MergeProblem  # noqa: F401  (INITS re-exported for old imports)
+from .teacher import composite
 
 MAX_ENUMERATION_STEPS = 11
-"""Largest ``num_steps`` that :func:`all_trees` enumerates (518,859 trees at N = 11, about 10 s on one CPU core).
+"""Largest ``num_steps`` that trees are enumerated for (518,859 trees at N = 11, about 10 s on one CPU core).
 
+The one limit for :func:`all_trees` and for the enumeration in
+:mod:`lineardistill.dp` (whose ``ENUMERATION_MAX_STEPS`` is the same number).
 N = 12 would give 2,646,723 trees; use the DP of :mod:`lineardistill.dp` instead.
 """
+
+MAX_COUNT_STEPS = 20_000
+"""Largest ``num_steps`` :func:`count_trees` counts exactly (a 15,000-digit integer, about 0.3 s).
+
+The exact count costs time quadratic in ``N`` (big-integer arithmetic): N = 10^5
+takes seconds, N = 10^6 many minutes. Raise the limit to wait longer.
+"""
+
+
+_NOT_TREE_TEXT = re.compile(r"[^0-9(),\s]|[^\x00-\x7f]")
+
+
+MAX_TREE_STEPS = 1_000_000
+"""Largest ``num_steps`` a named strategy is built for (about 2 million Python objects, a few hundred MB)."""
+
+
+def _tree_steps(num_steps) -> int:
+    n = as_int(num_steps, "num_steps", minimum=1)
+    if n > MAX_TREE_STEPS:
+        raise ValueError(f"num_steps = {n:,} is more than MAX_TREE_STEPS = {MAX_TREE_STEPS:,}: the tree would hold "
+                         f"about {2 * n:,} Python objects (~{2 * n * 150 / 2**30:,.1f} GiB); raise "
+                         "lineardistill.trees.MAX_TREE_STEPS to build it")
+    return n
+
+
+def _brief(tree) -> str:
+    """A tree's text form, cut to a readable length for messages."""
+    text = str(tree)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class MergeTree:
@@ -100,13 +147,13 @@ class MergeTree:
                 raise TypeError(f"children[{i}] must be a MergeTree, got {_show(child)}")
         if len(children) < 2:
             raise ValueError(f"a merge node needs at least 2 children, got {len(children)}"
-                             + (f" ({children[0]})" if children else ""))
+                             + (f" ({_brief(children[0])})" if children else ""))
         for i in range(1, len(children)):
             if children[i].hi != children[i - 1].lo:
                 raise ValueError(
                     f"children must cover consecutive blocks listed from the noisy end: children[{i - 1}] = "
-                    f"{children[i - 1]} ends at time {children[i - 1].lo}, so children[{i}] must start at time "
-                    f"{children[i - 1].lo}, but {children[i]} starts at time {children[i].hi}")
+                    f"{_brief(children[i - 1])} ends at time {children[i - 1].lo}, so children[{i}] must start at "
+                    f"time {children[i - 1].lo}, but {_brief(children[i])} starts at time {children[i].hi}")
         return cls._make(None, children)
 
     # -------------------------------------------------------------- properties
@@ -226,10 +273,19 @@ class MergeTree:
             raise TypeError(f"text must be a string such as '((3,2),1)', got {_show(text)}")
         if num_steps is not None:
             num_steps = as_int(num_steps, "num_steps", minimum=1)
+        allow_subtree = as_bool(allow_subtree, "allow_subtree")
 
         def fail(pos, why):
             raise ValueError(f"cannot parse text {_show(text)} at position {pos}: {why}")
 
+        bad = _NOT_TREE_TEXT.search(text)  # a stray character is found in C, before the loop in Python
+        if bad is not None:
+            ch = bad.group()
+            if ch == "-":
+                fail(bad.start(), "leaves must be positive integers")
+            if ch in ".eE" and bad.start() > 0 and text[bad.start() - 1].isdigit():
+                fail(bad.start(), "leaves must be integers")
+            fail(bad.start(), f"unexpected character {_show(ch)} (allowed: digits, '(', ')', ',' and spaces)")
         stack: list[tuple[int, list]] = []  # (position of '(', children so far)
         result = None
         expect_item = True  # after '(' or ',' or at the start
@@ -250,7 +306,7 @@ class MergeTree:
                 if not expect_item:
                     fail(i, "expected ',' or ')' before another leaf")
                 if j - i > 9:
-                    fail(i, f"leaf {text[i:j]} is too large")
+                    fail(i, f"leaf {_show(text[i:j], 20)} is too large")
                 step = int(text[i:j])
                 if step < 1:
                     fail(i, f"leaf {step} is out of range: steps are numbered from 1")
@@ -284,8 +340,8 @@ class MergeTree:
                 for k in range(1, len(items)):
                     (_, prev), (pos, cur) = items[k - 1], items[k]
                     if cur.hi != prev.lo:
-                        fail(pos, f"children must cover consecutive blocks from the noisy end: after {prev} "
-                                  f"(ending at time {prev.lo}) comes {cur}, which starts at time {cur.hi} "
+                        fail(pos, f"children must cover consecutive blocks from the noisy end: after {_brief(prev)} "
+                                  f"(ending at time {prev.lo}) comes {_brief(cur)}, which starts at time {cur.hi} "
                                   f"instead of {prev.lo}")
                 tree = cls._make(None, tuple(t for _, t in items))
                 if stack:
@@ -319,7 +375,7 @@ class MergeTree:
     @classmethod
     def vanilla(cls, num_steps: int) -> MergeTree:
         """One-shot distillation: one merge of all steps, ``(N, N-1, ..., 1)``."""
-        n = as_int(num_steps, "num_steps", minimum=1)
+        n = _tree_steps(num_steps)
         if n == 1:
             return cls._make(1, ())
         return cls._make(None, tuple(cls._make(t, ()) for t in range(n, 0, -1)))
@@ -327,13 +383,13 @@ class MergeTree:
     @classmethod
     def boot(cls, num_steps: int) -> MergeTree:
         """BOOT-style sequential merging from the noise end: ``((((N, N-1), N-2), ...), 1)``."""
-        n = as_int(num_steps, "num_steps", minimum=1)
+        n = _tree_steps(num_steps)
         return cls._chain_from_noise(n, 0)
 
     @classmethod
     def consistency(cls, num_steps: int) -> MergeTree:
         """Consistency-style chain from the data end: ``(N, (N-1, (..., (2, 1))))``."""
-        n = as_int(num_steps, "num_steps", minimum=1)
+        n = _tree_steps(num_steps)
         tree = cls._make(1, ())
         for step in range(2, n + 1):
             tree = cls._make(None, (cls._make(step, ()), tree))
@@ -348,7 +404,7 @@ class MergeTree:
         rounds of pairwise merges, and otherwise the most balanced binary tree
         (depth ``ceil(log2 N)``).
         """
-        n = as_int(num_steps, "num_steps", minimum=1)
+        n = _tree_steps(num_steps)
         # iterative: build blocks bottom-up from the list of splits
         blocks = {}
         todo = [(n, 0)]
@@ -376,7 +432,7 @@ class MergeTree:
         take the extra steps). ``segments = 1`` gives :meth:`boot`,
         ``segments = N`` gives :meth:`vanilla`.
         """
-        n = as_int(num_steps, "num_steps", minimum=1)
+        n = _tree_steps(num_steps)
         k = as_int(segments, "segments", minimum=1, maximum=n)
         if k == 1:
             return cls._chain_from_noise(n, 0)
@@ -392,6 +448,10 @@ class MergeTree:
     def named(cls, name: str, num_steps: int, **kwargs) -> MergeTree:
         """The named strategy ``name`` (one of :data:`STRATEGIES`) for ``num_steps`` steps."""
         name = one_of(name, "name", STRATEGIES)
+        extra = set(kwargs) - ({"segments"} if name == "tract" else set())
+        if extra:
+            raise TypeError(f"MergeTree.named({name!r}) takes no argument {sorted(extra)[0]!r}"
+                            + ("" if name == "tract" else " (only 'tract' takes segments)"))
         if name == "tract":
             return cls.tract(num_steps, kwargs.get("segments", max(1, round(math.sqrt(as_int(num_steps, "num_steps", minimum=1))))))
         return getattr(cls, name)(num_steps)
@@ -426,8 +486,18 @@ def count_trees(num_steps: int) -> int:
 
     ``1, 1, 3, 11, 45, 197, 903, ...`` from the recurrence
     ``(n+1) s(n+1) = 3 (2n-1) s(n) - (n-2) s(n-1)``, exact integer arithmetic.
+    Refuses ``num_steps > MAX_COUNT_STEPS`` (the exact count grows like
+    ``(3 + 2 sqrt 2)^N``, and its cost like ``N^2``).
+
+    >>> [count_trees(n) for n in range(1, 8)]
+    [1, 1, 3, 11, 45, 197, 903]
     """
     n = as_int(num_steps, "num_steps", minimum=1)
+    if n > MAX_COUNT_STEPS:
+        digits = n * math.log10(3 + 2 * math.sqrt(2)) - 1.5 * math.log10(n)
+        raise ValueError(f"num_steps = {n:,} is more than MAX_COUNT_STEPS = {MAX_COUNT_STEPS:,}: the count has about "
+                         f"{digits:,.0f} decimal digits and would take about {0.1 * (n / 1e4) ** 2:,.0f} s to compute "
+                         "exactly; raise lineardistill.trees.MAX_COUNT_STEPS to wait for it")
     prev, cur = 1, 1  # s(1), s(2)
     if n <= 2:
         return 1
@@ -497,13 +567,18 @@ def merge_value(tree, schedule, lam=None, ctau=None, init: str = "warm") -> torc
     return values[id(tree)].clone()
 
 
-def teacher_value(schedule, lam) -> torch.Tensor:
-    """R4: the composite teacher ``T = T(0, N)`` that every strategy approximates."""
+def teacher_value(schedule, lam=None) -> torch.Tensor:
+    """R4: the composite teacher ``T = T(0, N)`` that every strategy approximates.
+
+    ``schedule`` is a schedule given with ``lam``, or a :class:`MergeProblem`.
+    """
+    if isinstance(schedule, MergeProblem):
+        return MergeProblem.of(schedule, lam).T
     return composite(schedule, lam)
 
 
 def distance(m, T) -> torch.Tensor:
-    """R9: the per-coordinate loss ``|m - T|``."""
+    """R9: the per-coordinate loss ``|m - T|`` (``m`` and ``T`` broadcast together)."""
     m = as_tensor(m, "m")
     T = as_tensor(T, "T", device=m.device)
     m, T = broadcast(m=m, T=T)
@@ -511,30 +586,65 @@ def distance(m, T) -> torch.Tensor:
 
 
 def shrinkage(m, T) -> torch.Tensor:
-    """R9: the signal shrinkage ``m / T`` of a strategy (1 means no loss; ``T`` must be > 0)."""
+    """R9: the signal shrinkage ``m / T`` of a strategy (1 means no loss).
+
+    ``T`` must be > 0, and so large against ``m`` that the ratio is finite: a
+    subnormal ``T`` that makes ``m / T`` overflow is refused, not returned as inf.
+
+    >>> float(shrinkage(0.5, 0.25))
+    2.0
+    """
     m = as_tensor(m, "m")
     T = as_tensor(T, "T", positive=True, device=m.device)
     m, T = broadcast(m=m, T=T)
-    return m / T
+    ratio = m / T
+    if ratio.numel() and not bool(torch.isfinite(ratio).all()):
+        raise ValueError(f"T is too small for m: m / T overflows float64 (smallest T {float(T.min()):.3g}, "
+                         f"largest |m| {float(m.abs().max()):.3g})")
+    return ratio
 
 
-def w2(m, schedule, lam, dim: int | None = -1) -> torch.Tensor:
+def w2(m, schedule, lam=None, dim: int | None = -1) -> torch.Tensor:
     """R9: Gaussian ``W2(N(0, M Sigma_N M), N(0, T Sigma_N T))`` for diagonal ``M = diag(m)``.
 
-    ``W2^2 = sum_i ||v_{i,N}||^2 (m_i - T_i)^2``, summed over the coordinate axis
-    ``dim`` of ``m`` and ``lam`` (broadcast together). ``dim=None`` sums nothing
-    and returns the per-coordinate value ``||v_N|| |m - T|``.
+    Parameters
+    ----------
+    m : float or array_like
+        The strategy's multipliers, one per coordinate.
+    schedule : Schedule or MergeProblem
+        A schedule given with ``lam``, or a problem (its ``lam`` is used).
+    lam : float or array_like
+        The variances of the coordinates, broadcast with ``m``.
+    dim : int or None, default -1
+        The coordinate axis summed over; ``None`` sums nothing and returns the
+        per-coordinate value ``||v_N|| |m - T|``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``sqrt(sum_i ||v_{i,N}||^2 (m_i - T_i)^2)`` over ``dim``.
+
+    Examples
+    --------
+    >>> from lineardistill import Schedule, composite
+    >>> sch = Schedule.cosine(4)
+    >>> float(w2(composite(sch, [1.0, 2.0]), sch, [1.0, 2.0]))   # the teacher itself: distance 0
+    0.0
     """
-    sch = as_schedule(schedule)
-    device = sch.alphas.device
-    lam = as_tensor(lam, "lam", positive=True, device=device)
-    m = as_tensor(m, "m", device=device)
-    m, lam = broadcast(m=m, lam=lam)
-    per = vector_norms(sch, lam)[..., -1] * (m - composite(sch, lam)).abs()
+    if isinstance(schedule, MergeProblem):
+        problem = MergeProblem.of(schedule, lam)
+    else:
+        problem = MergeProblem(schedule, lam, 0.0)
+    m = as_tensor(m, "m", device=problem.device)
+    m, norm, T = broadcast(m=m, lam=problem.norms[..., -1], T=problem.T)
+    per = norm * (m - T).abs()
     if dim is None:
         return per
     if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
         raise TypeError(f"dim must be an integer axis or None, got {_show(dim)}")
+    rank = max(per.ndim, 1)
+    if not -rank <= int(dim) < rank:
+        raise ValueError(f"dim must be an axis of m broadcast with lam, in {-rank}..{rank - 1}, got {dim}")
     if per.ndim == 0:
         return per
-    return torch.sqrt((per**2).sum(dim=dim))
+    return torch.sqrt((per**2).sum(dim=int(dim)))

@@ -115,3 +115,94 @@ def test_module_entry_point_exit_status():
     result = subprocess.run([sys.executable, "-m", "lineardistill", "optimal", "--steps", "-3"], capture_output=True,
                             text=True, timeout=60, check=False)
     assert result.returncode == 2 and result.stderr.count("\n") == 1
+
+
+# ---------------------------------------------------------------- hostile input (issue 10)
+def _hostile_cases(tmp):
+    a_file = tmp / "a_file.txt"
+    a_file.write_text("not a folder")
+    return [
+        (["optimal", "--steps", "100000"], "--steps"),
+        (["optimal", "--steps", "1e30"], "--steps"),
+        (["optimal", "--steps", "9" * 40], "--steps"),
+        (["optimal", "--steps", "20", "--variance", "1,2"], "--steps"),
+        (["optimal", "--steps", "4", "--variance", ",".join(["1"] * 9)], "--variance"),
+        (["optimal", "--variance", "nan"], "--variance"),
+        (["optimal", "--variance", "1e400"], "--variance"),
+        (["optimal", "--budget", "inf"], "--budget"),
+        (["phase", "--steps", "100000"], "--steps"),
+        (["phase", "--steps", "4", "--variances", "1000", "--budgets", "1000"], "--variances"),
+        (["phase", "--steps", "4", "--out", str(tmp / "missing" / "x.png")], "does not exist"),
+        (["phase", "--steps", "4", "--out", str(tmp)], "is a folder"),
+        (["figures", "--out", str(a_file), "--only", "plot_lambda_c"], "is a file"),
+        (["figures", "--out", str(a_file / "sub"), "--only", "plot_lambda_c"], "--out"),
+    ]
+
+
+HOSTILE_CLI_COUNT = 14
+
+
+@pytest.mark.parametrize("index", range(HOSTILE_CLI_COUNT))
+def test_hostile_arguments_get_one_line_and_status_2(index, tmp_path, capsys):
+    argv, needle = _hostile_cases(tmp_path)[index]
+    code, out, err = run(argv, capsys)
+    assert code == 2, (argv, out, err)
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "error" in lines[0], err
+    assert len(lines[0]) < 500
+
+
+def test_hostile_case_count_matches():
+    import pathlib
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        assert len(_hostile_cases(pathlib.Path(tmp))) == HOSTILE_CLI_COUNT
+
+
+def test_phase_checks_its_output_before_computing(tmp_path, capsys, monkeypatch):
+    from lineardistill import phase
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("phase_diagram ran before --out was checked")
+
+    monkeypatch.setattr(phase, "phase_diagram", must_not_run)
+    code, out, err = run(["phase", "--steps", "4", "--out", str(tmp_path / "no" / "such" / "x.png")], capsys)
+    assert code == 2 and out == "" and "does not exist" in err
+    # an unwritable target is found before computing too, and no probe file is left behind
+    good = tmp_path / "fine.png"
+    monkeypatch.undo()
+    code, _, _ = run(["phase", "--steps", "4", "--variances", "3", "--budgets", "2", "--out", str(good)], capsys)
+    assert code == 0 and good.exists()
+
+
+def test_figures_checks_its_folder_before_drawing(tmp_path, capsys, monkeypatch):
+    from lineardistill import plots
+
+    calls = []
+
+    def fake():
+        calls.append(1)
+
+    fake.__module__ = plots.__name__
+    monkeypatch.setattr(plots, "plot_lambda_c", fake)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    code, _, err = run(["figures", "--out", str(blocker), "--only", "plot_lambda_c"], capsys)
+    assert code == 2 and calls == [] and "is a file" in err
+
+
+def test_optimal_with_one_step_has_no_division_by_zero(capsys):
+    code, out, err = run(["optimal", "--steps", "1", "--variance", "1.5"], capsys)
+    assert code == 0 and err == ""
+    assert "shrinkage m/T = undefined (T = 0)" in out   # cosine, N = 1: the teacher maps everything to 0
+
+
+def test_commands_build_schedules_from_the_one_registry():
+    from lineardistill.__main__ import SCHEDULES, build_parser
+
+    assert SCHEDULES == ld.schedule.SCHEDULE_NAMES
+    for sub in ("optimal", "phase"):
+        args = build_parser().parse_args([sub, "--schedule", "ve"])
+        assert args.schedule == "ve"

@@ -18,12 +18,12 @@ F64 = torch.float64
 
 @pytest.fixture(scope="module")
 def practice_map():
+    """The map's data, computed once (plots.practice_map); the figure only draws it."""
     sch = ld.Schedule.cosine(6)
     lams = torch.tensor([0.3, 0.9, 1.25, 1.4, 1.7, 3.0], dtype=F64)
     ctaus = torch.tensor([0.05, 0.5, 5.0], dtype=F64)
-    fig = plots.plot_practice_map(sch, lams=lams, ctaus=ctaus)
-    yield sch, lams, ctaus, fig
-    plt.close(fig)
+    data = plots.practice_map(sch, lams=lams, ctaus=ctaus)
+    yield sch, lams, ctaus, data
 
 
 def test_practice_map_best_named_matches_pointwise_evaluation(practice_map):
@@ -55,14 +55,41 @@ def test_practice_map_regimes(practice_map):
     boot, vanilla = ld.STRATEGIES.index("boot"), ld.STRATEGIES.index("vanilla")
     assert bool((fig.best_named[lams <= 1] == boot).all())               # R16, BOOT half
     assert bool((fig.best_named[lams >= ld.lambda_c(sch)] == vanilla).all())  # R16, one-shot half
-    assert fig.patch.get_facecolor()[3] == 1.0
+
+
+def test_practice_map_figure_draws_given_data_without_computing(practice_map, monkeypatch):
+    sch, lams, ctaus, data = practice_map
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the figure computed although it was given its data")
+
+    monkeypatch.setattr(plots, "practice_map", must_not_run)
+    fig = plots.plot_practice_map(data=data)
+    assert fig.patch.get_facecolor()[3] == 1.0 and not hasattr(fig, "gain")  # no data hung on the figure
+    plt.close(fig)
+    fig, axes = plt.subplots(1, 2)
+    assert plots.plot_practice_map(data=data, axes=axes) is fig
+    plt.close(fig)
+
+
+def test_chapter_call_still_returns_the_figure_with_its_data(practice_map):
+    """Chapter 10 reads fig.best_named and fig.gain; that call keeps working until the chapter changes."""
+    sch, lams, ctaus, data = practice_map
+    fig = plots.plot_practice_map(sch, lams=lams, ctaus=ctaus)
+    assert torch.equal(fig.best_named, data.best_named) and torch.equal(fig.gain, data.gain)
+    plt.close(fig)
 
 
 def test_equal_budget_matches_closed_form():
     sch = ld.Schedule.cosine(5)
     totals = torch.tensor([0.2, 2.0, 8.0], dtype=F64)
-    fig = plots.plot_equal_budget(sch, lams=(0.5, 3.0), totals=totals)
-    errors = fig.errors
+    data = plots.equal_budget_errors(sch, lams=(0.5, 3.0), totals=totals)
+    errors = data.errors
+    fig = plots.plot_equal_budget(sch, lams=(0.5, 3.0), totals=totals)   # the chapter-10 call
+    assert fig.errors.keys() == errors.keys() and all(torch.equal(fig.errors[k], errors[k]) for k in errors)
+    plt.close(fig)
+    fig = plots.plot_equal_budget(data=data)
+    assert not hasattr(fig, "errors")
     plt.close(fig)
     for k, lam in enumerate((0.5, 3.0)):
         T = ld.composite(sch, lam).item()
