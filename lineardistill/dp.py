@@ -43,7 +43,7 @@ import torch
 
 from ._checks import as_float, as_int, one_of
 from .problem import MergeProblem, combine
-from .trees import MergeTree, count_trees
+from .trees import MAX_ENUMERATION_STEPS, MergeTree, count_trees, shrinkage
 
 OPTS = ("min", "max", "target")
 """Selection rules of :func:`interval_dp`: least value, largest value, or the
@@ -53,8 +53,9 @@ BACKENDS = ("auto", "numba", "torch")
 """Engines of :func:`interval_dp`: ``"auto"`` runs the compiled kernel for
 ``opt="min"``/``"max"`` on the CPU when numba is importable, torch otherwise."""
 
-ENUMERATION_MAX_STEPS = 11
-"""Largest ``N`` for which :func:`enumerate_values` lists every tree (518,859 trees at N = 11)."""
+ENUMERATION_MAX_STEPS = MAX_ENUMERATION_STEPS
+"""Largest ``N`` for which :func:`enumerate_values` lists every tree (518,859 trees at N = 11);
+the same constant as :data:`lineardistill.trees.MAX_ENUMERATION_STEPS`."""
 
 ENUMERATION_CHUNK = 2**22
 """Enumeration works on at most this many (batch element, tree) values at once."""
@@ -533,8 +534,8 @@ class OptimalTree:
 
     @property
     def shrinkage(self) -> float:
-        """``m / T`` of the returned tree (``inf`` never occurs: ``T > 0`` for every valid problem)."""
-        return self.value / self.teacher
+        """``m / T`` of the returned tree; a ValueError when ``T`` is 0 or subnormal (e.g. cosine with N = 1)."""
+        return float(shrinkage(self.value, self.teacher))
 
 
 def _resolution(n, T, norm):

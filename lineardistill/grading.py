@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import torch
 
 from ._checks import DTYPE, _show, as_float, as_int
-from .schedule import Schedule
+from .schedule import VP_SCHEDULE_NAMES, Schedule
 
 __all__ = [
     "ANSWERS_MIME",
@@ -163,11 +163,11 @@ def random_schedule(gen, min_steps: int = 1, max_steps: int = 12, kinds=("cosine
     if isinstance(kinds, str) or not kinds:
         raise ValueError(f"kinds must be a non-empty sequence of schedule names, got {_show(kinds)}")
     for k in kinds:
-        if k not in ("cosine", "linear"):
-            raise ValueError(f"kinds may hold 'cosine' and 'linear', got {_show(k)}")
+        if k not in VP_SCHEDULE_NAMES:
+            raise ValueError(f"kinds may hold {', '.join(map(repr, VP_SCHEDULE_NAMES))}, got {_show(k)}")
     kind = kinds[integer(gen, 0, len(kinds) - 1)]
     n = integer(gen, lo, hi)
-    return Schedule.cosine(n) if kind == "cosine" else Schedule.linear(n)
+    return Schedule.named(kind, n)
 
 
 # -------------------------------------------------------------- comparison

@@ -22,6 +22,7 @@ import torch
 from ._checks import as_tensor, broadcast, one_of
 from .dp import ENUMERATION_MAX_STEPS, enumerate_values, interval_dp
 from .schedule import as_schedule
+from .problem import TOLERANCE
 from .student import INITS, training_weights
 from .teacher import composite, teacher_multipliers
 from .trees import MergeTree, merge_value
@@ -38,15 +39,12 @@ PHASES = ("BOOT", "mixed", "one-shot", "tie", "unresolved")
 """
 BOOT, MIXED, ONE_SHOT, TIE, UNRESOLVED = range(5)
 
-TOLERANCE = 1e-12
-"""Relative tolerance (times ``T``) below which two distances count as equal.
-
-Tie rule of :func:`classify`: a named tree *attains the optimum* when its ``|m - T|`` is at
-most ``best + TOLERANCE * T``; BOOT and one-shot both attaining it is a ``tie``. A named tree
-with ``|m - T| <= TOLERANCE * T`` reproduces the teacher and is optimal whatever the other
-trees do (no distance is below 0), so such a point is exact even when ``N`` is too large
-to enumerate (on the lines of :func:`exact_variances`)."""
-
+# TOLERANCE (problem.py, 1e-12): relative tolerance (times ``T``) below which two distances count as equal.
+# Tie rule of classify: a named tree *attains the optimum* when its ``|m - T|`` is at most
+# ``best + TOLERANCE * T``; BOOT and one-shot both attaining it is a ``tie``. A named tree with
+# ``|m - T| <= TOLERANCE * T`` reproduces the teacher and is optimal whatever the other trees do
+# (no distance is below 0), so such a point is exact even when ``N`` is too large to enumerate
+# (on the lines of exact_variances).
 
 
 def _threshold(schedule, reduce) -> float:
