@@ -2,8 +2,8 @@
 
 In the linear Gaussian regime a DDIM teacher step is a multiplication by a
 number per coordinate; distillation merges such operators. The book explains
-the theory, the operator-merging picture of Gao and Li (2025, *Towards a
-mechanistic understanding of diffusion trajectory distillation*,
+the theory, the operator-merging picture of Gao and Li (2025, *Toward Theoretical
+Insights into Diffusion Trajectory Distillation via Operator Merging*,
 arXiv:2505.16024) worked out in this book's own linear model; this package
 holds the machinery the book runs.
 
@@ -16,8 +16,8 @@ modules, one per idea and each importing only those before it:
   :mod:`~lineardistill.student`, :mod:`~lineardistill.training` (chapter 4),
   :mod:`~lineardistill.trees` (chapter 5);
 - :mod:`~lineardistill.dp` (chapter 6), :mod:`~lineardistill.phase` (chapter 7),
-  :mod:`~lineardistill.mixture` (chapter 8), :mod:`~lineardistill.spectra`
-  (chapter 9);
+  :mod:`~lineardistill.mixture` (*Gaussian mixtures*), :mod:`~lineardistill.spectra`
+  (*Real spectra*), :mod:`~lineardistill.neural` (*The theory against trained networks*);
 - :mod:`~lineardistill.plots`, :mod:`~lineardistill.widgets` and
   :mod:`~lineardistill.grading`, imported on demand (``from lineardistill
   import plots``) because they pull in matplotlib and ipywidgets.

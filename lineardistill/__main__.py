@@ -8,7 +8,7 @@
   ``plot_*`` function of :mod:`lineardistill.plots`, called with its defaults);
 - ``experiment --data {digits,mixture2d} --setting {tiny,cpu,full} --out DIR``:
   train a denoiser, distil it by each strategy and write ``DIR/results.json``
-  and figures (:mod:`lineardistill.neural`, chapter 11).
+  and figures (:mod:`lineardistill.neural`, the trained-networks chapter).
 
 Bad arguments exit with status 2 and one line on stderr, before anything is
 computed: output paths are checked first (a missing or unwritable folder, a

@@ -132,7 +132,7 @@ class GaussianMixture:
 
 
 def example_mixture() -> GaussianMixture:
-    """The book's running example (chapter 8): three unequal 1-D components,
+    """The running example of the chapter *Gaussian mixtures*: three unequal 1-D components,
     weights (0.6, 0.3, 0.1), means (-1.5, 0.5, 2), variances (0.1, 0.05, 0.02)."""
     return GaussianMixture.scalar([0.6, 0.3, 0.1], [-1.5, 0.5, 2.0], [0.1, 0.05, 0.02])
 

@@ -1,4 +1,4 @@
-"""The theory against trained networks: neural denoisers distilled by the book's strategies (theory R23, chapter 11).
+"""Neural denoisers distilled by the book's strategies (theory R23; chapter *The theory against trained networks*).
 
 A small MLP denoiser with a time embedding is trained with the standard
 diffusion objective on (a) a 2-D Gaussian mixture and (b) the 8x8 digits (in
@@ -81,7 +81,7 @@ SETTINGS = {
     "full": Setting(num_steps=8, hidden=128, layers=3, teacher_steps=3000, teacher_lr=2e-3, distill_steps=1200,
                     student_steps=300, distill_lr=1e-4, batch_size=256, num_samples=5000),
 }
-"""``tiny`` (tests, under a minute), ``cpu`` (what chapter 11 runs live), ``full`` (stored; CUDA when present)."""
+"""``tiny`` (tests, under a minute), ``cpu`` (what the chapter runs live), ``full`` (stored; CUDA when present)."""
 
 
 # --------------------------------------------------------------------- checks
@@ -127,7 +127,7 @@ def _setting(setting) -> Setting:
 
 # ----------------------------------------------------------------------- data
 def example_mixture_2d():
-    """The 2-D mixture of chapter 11: four tight blobs on a tilted line (weights equal, variance 0.05 each).
+    """The 2-D mixture of the trained-networks chapter: four tight blobs on a tilted line (weights equal, variance 0.05 each).
 
     Its covariance has one eigenvalue above ``lambda_c`` (about 2.3) and one below 1 (about 0.25).
     """

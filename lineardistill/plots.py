@@ -684,7 +684,7 @@ def plot_cost_front(schedule="cosine", num_steps: int = 7, lams=(0.5, 1.5, 3.0),
     return _done(fig, own)
 
 
-# ------------------------------------------------------------ chapter 8 (mixtures, R18)
+# ------------------------------------------------------------ chapter "Gaussian mixtures, R18)
 def _mixture_defaults(schedule, mixture, num_steps=8):
     from .mixture import as_mixture, example_mixture
 

@@ -1,6 +1,6 @@
 """Samples you can see: the linear model of the 8x8 digits, its teacher and students as images.
 
-Chapters 3 (the teacher) and 5 (strategies) use this module; chapter 11 reuses
+Chapters 3 (the teacher) and 5 (strategies) use this module; the chapter *The theory against trained networks* reuses
 its Gaussian model of the digits for trained networks.
 
 The Gaussian model of scikit-learn's bundled 8x8 digits (no download): scale

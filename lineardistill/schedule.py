@@ -1,8 +1,8 @@
 """Noise schedules: the signal and noise scales ``alphas``, ``sigmas`` at t = 0..N.
 
 Chapter 1 of the book (*Diffusion in one coordinate*) explains schedules; the
-setting is the one of Gao and Li (2025), *Towards a mechanistic understanding
-of diffusion trajectory distillation*, arXiv:2505.16024.
+setting is the one of Gao and Li (2025), *Toward Theoretical Insights into
+Diffusion Trajectory Distillation via Operator Merging*, arXiv:2505.16024.
 
 Time ``t = 0`` is data (``alpha = 1``, ``sigma = 0``) and ``t = N`` is the noisiest
 time. A schedule is always an explicit list of times: the constructors below

@@ -1,6 +1,6 @@
 """Covariance spectra to run the theory on: synthetic and from real data (theory section 8).
 
-Chapter 9 of the book (*Real spectra*) explains this module: the diagonal
+The chapter *Real spectra* explains this module: the diagonal
 model of Gao and Li (2025, arXiv:2505.16024) needs only the eigenvalues of a
 data covariance, and here they come from formulas or from real images.
 

@@ -1,4 +1,4 @@
-"""Run the `full` setting of chapter 11's experiment and store it under book/data/ (with provenance).
+"""Run the `full` setting of the trained-networks chapter's experiment and store it under book/data/ (with provenance).
 
 Usage: python scripts/run_neural_full.py [digits|mixture2d ...]
 
