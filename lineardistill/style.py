@@ -112,5 +112,9 @@ def use_book_style(content_px: float = CONTENT_WIDTH_PX) -> None:
     shell = get_ipython()
     if shell is None:
         return
+    # The inline backend registers its own PNG formatter for Figure when its module is first
+    # loaded, which matplotlib >= 3.9 does lazily, at the first figure; load it now so that
+    # ours, registered after it, is the one used.
+    plt.switch_backend(mpl.get_backend())
     formatter = shell.display_formatter.formatters["image/png"]
     formatter.for_type(Figure, lambda fig: figure_png(fig, content_px))
