@@ -12,7 +12,16 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS = sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
+CHAPTER_NAME = re.compile(r"^(\d\d[a-z]?)_")  # "07_...", and a chapter inserted after it: "07b_..."
+CHAPTERS = sorted(p for p in (ROOT / "book").glob("[0-9][0-9]*_*.ipynb") if CHAPTER_NAME.match(p.name))
+
+
+def label_prefix(name: str) -> str:
+    """The exercise label prefix of a chapter file: 'ch' and the file name up to its first underscore."""
+    match = CHAPTER_NAME.match(name)
+    if match is None:
+        raise ValueError(f"name {name!r} is not a chapter file name (NN_ or NNx_)")
+    return f"ch{match.group(1)}-"
 KINDS = {"derivation": ("derivation", "derive"), "computation": ("computation", "compute"),
          "exploration": ("exploration", "explore")}
 
@@ -45,6 +54,16 @@ def exercises(nb):
     return out
 
 
+def test_chapter_files_and_label_prefixes():
+    assert label_prefix("07_phase_transition.ipynb") == "ch07-"
+    assert label_prefix("07b_what_the_transition_depends_on.ipynb") == "ch07b-"
+    assert label_prefix("12c_later.ipynb") == "ch12c-"
+    with pytest.raises(ValueError, match="name"):
+        label_prefix("intro.ipynb")
+    assert "07b_what_the_transition_depends_on.ipynb" in [p.name for p in CHAPTERS]
+    assert not [p.name for p in CHAPTERS if not CHAPTER_NAME.match(p.name)]
+
+
 @pytest.mark.skipif(not CHAPTERS, reason="no chapters yet")
 def test_exercise_labels_are_unique_across_the_book():
     labels = [e[0] for path in CHAPTERS for e in exercises(nbformat.read(path, as_version=4))]
@@ -56,12 +75,12 @@ def test_chapter_ends_with_three_kinds_of_exercises_with_runnable_solutions(path
     nb = nbformat.read(path, as_version=4)
     found = exercises(nb)
     assert len(found) >= 3, f"{path.name}: {len(found)} exercises, need at least 3"
-    number = path.name[:2]
+    prefix = label_prefix(path.name)
     heading = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"
                and re.search(r"^##\s+Exercises\s*$", c.source, re.M)]
     assert heading, f"{path.name}: no '## Exercises' section"
     for label, question, solution, index in found:
-        assert label.startswith(f"ch{number}-"), f"{label!r} should start with 'ch{number}-'"
+        assert label.startswith(prefix), f"{label!r} should start with {prefix!r}"
         assert index > heading[0], f"{label} sits before the Exercises section"
         assert solution is not None, f"{label} has no gated solution (solution-start / solution-end)"
         cells, dropdown = solution
