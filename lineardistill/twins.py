@@ -326,7 +326,7 @@ def phase_twin(ctaus=None, num_steps: int = 8, schedule: str = "cosine", lams=No
     fig = make_subplots(rows=2, cols=1, row_heights=[0.72, 0.28], vertical_spacing=0.1, shared_xaxes=True)
     for i, tr in enumerate(traces(active)):
         fig.add_trace(tr, row=1 if i < 3 else 2, col=1)
-    marks = ((1.0, "λ = 1", "right", 0), (lb, f"λ_b = {lb:.4g}", "left", -14), (lc, f"λ_c = {lc:.4g}", "left", -28))
+    marks = ((1.0, "λ = 1", "right", 0), (lb, f"λ<sub>b</sub> = {lb:.4g}", "left", -14), (lc, f"λ<sub>c</sub> = {lc:.4g}", "left", -28))
     for x, text, anchor, shift in marks:
         if grid[0] <= x <= grid[-1]:
             for row in (1, 2):
