@@ -143,7 +143,7 @@ def _step_threshold(sch, j, lo=1e-9, hi=1e9):
 def _skewed_schedule():
     """A VP schedule whose noise angle moves slowly at first and fast later: the largest
     per-step threshold is not at t = 1."""
-    steps = torch.tensor([0.02, 0.02, 0.3, 0.05, 0.5, 0.2], dtype=F64)
+    steps = torch.tensor([0.1, 0.1, 0.6, 0.1, 0.1, 0.3], dtype=F64)
     angle = torch.cat([torch.zeros(1, dtype=F64), torch.cumsum(steps, 0)])
     angle = angle / angle[-1] * (math.pi / 2 - 0.05)
     return ld.Schedule(torch.cos(angle), torch.sin(angle), name="skewed")
