@@ -8,7 +8,7 @@ JB     := $(BIN)/jupyter-book
 STRICT := -W -n --keep-going
 NBVAL  := --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
 
-.PHONY: book check-pages test test-lib test-notebooks build-strict outputs bench clean help
+.PHONY: book check-pages test test-lib test-notebooks build-strict outputs bench mutation clean help
 
 help:
 	@echo "make book   build the HTML book into _build/html (executes every chapter)"
@@ -16,6 +16,7 @@ help:
 	@echo "make check-pages  open every page of the built book in headless Chromium"
 	@echo "make outputs  re-execute the notebooks and store their outputs"
 	@echo "make bench  run the benchmarks and write benchmarks/results.md"
+	@echo "make mutation  mutation-test the numeric core (mutmut; slow, not in make test): score per module"
 	@echo "make student  build the student book (no solutions) into _build_student/html and check it"
 	@echo "make assignments  release the assignments into assignments_release/ and autograde a demo"
 
@@ -59,6 +60,18 @@ outputs: $(VENV)/.book-installed
 bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/run_all.py
 
+# Mutation testing of the numeric core (schedule, teacher, problem, student, trees, dp, phase,
+# training) with mutmut, one module at a time in _mutation/<module>/; writes the score per module
+# and every survivor to benchmarks/mutation_results.md (benchmarks/mutation.md explains them).
+# Slow (tens of minutes per module on 2 cores): MODULES="schedule teacher" runs a subset.
+MODULES ?=
+$(VENV)/.dev-installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install -c constraints.txt -e ".[dev]"
+	touch $@ $(VENV)/.test-installed $(VENV)/.book-installed
+
+mutation: $(VENV)/.dev-installed
+	env -u PYTHONPATH $(BIN)/python scripts/mutation_report.py $(MODULES)
+
 # Classroom edition (book/instructors.md). The student book is built from a copy of the
 # sources without solutions, then every HTML page is searched for solution text.
 .PHONY: student assignments
@@ -75,4 +88,4 @@ assignments: $(VENV)/.book-installed
 	$(BIN)/python scripts/assignments.py demo
 
 clean:
-	rm -rf _build _vendor _build_student _student_src assignments_release
+	rm -rf _build _vendor _build_student _student_src assignments_release _mutation _plant mutants

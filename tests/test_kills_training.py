@@ -249,3 +249,23 @@ def test_training_tolerance_sigma_part_matches_the_measured_spread():
                         dtype=F64)
     ratio = float(errs.std()) / one
     assert 0.6 < ratio < 1.5, ratio
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_adam_and_gd_on_cuda_follow_the_references():
+    """The same fixed-sample Adam reference, and the exact-spread check of GD, with the students on CUDA."""
+    n = 4
+    sch, (a, s) = ld.Schedule.cosine(n), _cosine_arrays(n)
+    lam, ctau, steps = torch.tensor([0.5, 2.0], dtype=F64), 0.8, 30
+    tree = ld.MergeTree.boot(n)
+    res = ld.train_tree(tree, sch, lam, ctau, steps=steps, batch_size=16, optimizer="adam", resample=False,
+                        seed=2, device="cuda", progress=False)
+    assert res.device.type == "cuda"
+    for value, _, _, S0, C, _ in _node_stats(res, tree, a, s, lam, ctau, steps, 16):
+        torch.testing.assert_close(value, _adam_reference(S0, C, ctau / steps, steps, 0.9, 0.999),
+                                   rtol=1e-9, atol=1e-12)
+    res = ld.train_tree(tree, sch, lam, ctau, steps=200, batch_size=4096, seed=3, device="cuda",
+                        rng_device="device", progress=False)
+    zs = [(value - mean) / sd for value, mean, sd, _, _, _ in _node_stats(res, tree, a, s, lam, ctau, 200, 4096)]
+    assert float(torch.cat(zs).abs().max()) < 5.0, zs

@@ -147,6 +147,7 @@ def test_bad_training_inputs():
         train_block([], sch, 1.0, 1.0, 4, 6)
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_matches_cpu_with_cpu_draws_and_large_batches():
     """Same seed, draws made on the CPU: CUDA and CPU training agree to rounding; GPU draws agree within tolerance."""
