@@ -28,7 +28,8 @@ OUT = ROOT / "benchmarks" / "mutation_results.md"
 
 # module -> the test files that exercise it (the fast library tests; the notebooks are not run)
 MODULES = {
-    "schedule": ["tests/test_schedule.py", "tests/test_teacher.py", "tests/test_kills_core.py"],
+    "schedule": ["tests/test_schedule.py", "tests/test_teacher.py", "tests/test_kills_core.py",
+                 "tests/test_kills_schedule.py"],
     "teacher": ["tests/test_teacher.py", "tests/test_kills_core.py"],
     "student": ["tests/test_student.py", "tests/test_kills_core.py", "tests/test_kills_training.py"],
     "problem": ["tests/test_student.py", "tests/test_trees.py", "tests/test_kills_core.py"],
