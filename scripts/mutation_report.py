@@ -14,6 +14,9 @@ each survivor.
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
+import json
 import os
 import re
 import shutil
@@ -72,28 +75,32 @@ def run_module(module: str, max_children: int) -> float:
     return seconds
 
 
+# mutmut 3's exit codes per mutant, as it stores them in mutants/<file>.meta
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped",
+          35: "suspicious", 36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout",
+          37: "caught by type check", -11: "segfault", -9: "segfault", None: "not checked", 2: "interrupted"}
+
+
 def results(module: str) -> dict[str, str]:
-    """mutant name -> status, from ``mutmut results --all true`` in the module's copy."""
-    dest = WORK / module
-    mutmut = Path(sys.executable).with_name("mutmut")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    out = subprocess.run([str(mutmut), "results", "--all", "true"], cwd=dest, env=env, capture_output=True,
-                         text=True, check=False).stdout
-    found = {}
-    for line in out.splitlines():
-        name, _, status = line.strip().rpartition(": ")
-        if name:
-            found[name] = status
-    return found
+    """mutant name -> status, read from mutmut's record of the module's run."""
+    meta = WORK / module / "mutants" / "lineardistill" / f"{module}.py.meta"
+    if not meta.exists():
+        return {}
+    codes = json.loads(meta.read_text())["exit_code_by_key"]
+    return {name: STATUS.get(code, f"exit {code}") for name, code in codes.items()}
 
 
 def diff(module: str, name: str) -> str:
-    mutmut = Path(sys.executable).with_name("mutmut")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    out = subprocess.run([str(mutmut), "show", name], cwd=WORK / module, env=env, capture_output=True,
-                         text=True, check=False).stdout
-    return "\n".join(line for line in out.splitlines()[1:] if line.startswith(("+", "-", "@@"))
-                     and not line.startswith(("+++", "---")))
+    """The lines the mutant changes, from the mutated copy mutmut wrote (original vs mutant function)."""
+    source = (WORK / module / "mutants" / "lineardistill" / f"{module}.py").read_text()
+    funcs = {node.name: ast.get_source_segment(source, node) for node in ast.walk(ast.parse(source))
+             if isinstance(node, ast.FunctionDef)}
+    fname = name.split(".")[-1]
+    orig = re.sub(r"__mutmut_\d+$", "__mutmut_orig", fname)
+    a = (funcs.get(orig) or "").split("\n")[1:]
+    b = (funcs.get(fname) or "").split("\n")[1:]
+    return "\n".join(line for line in difflib.unified_diff(a, b, lineterm="", n=0)
+                     if line[:1] in "+-" and line[:3] not in ("+++", "---"))
 
 
 def report(modules) -> str:
@@ -106,7 +113,7 @@ def report(modules) -> str:
         for status in found.values():
             counts[status] = counts.get(status, 0) + 1
         killed = counts.get("killed", 0) + counts.get("timeout", 0)
-        tested = sum(n for s, n in counts.items() if s not in ("skipped", "not checked", "no tests"))
+        tested = sum(n for s, n in counts.items() if s not in ("skipped", "not checked"))
         seconds = (WORK / module / "seconds.txt").read_text().strip() if (WORK / module / "seconds.txt").exists() \
             else "?"
         score = f"{100 * killed / tested:.1f}%" if tested else "-"
@@ -118,8 +125,8 @@ def report(modules) -> str:
     head = ("| module | mutants | killed | survived | no tests | not checked | score | seconds |\n"
             "|---|---|---|---|---|---|---|---|")
     return ("# Mutation testing: generated results\n\n"
-            "Written by `scripts/mutation_report.py` (mutmut); score = killed (timeouts included) / mutants "
-            "checked. Seconds: wall time of the module's run on the machine it ran on.\n\n"
+            "Written by `scripts/mutation_report.py` (mutmut); score = killed (timeouts included) / mutants checked (survivors and mutants no test reaches count against it). "
+            "Seconds: wall time of the module's run on the machine it ran on.\n\n"
             + "\n".join([head] + rows) + "\n\n## Survivors\n\n" + "\n".join(survivors))
 
 

@@ -104,3 +104,68 @@ def test_ve_view_keeps_the_noise_to_signal_ratio():
     assert ve.name == "linear (VE view)" and ve.variance_preserving is False
     with pytest.raises(ValueError, match="alpha"):
         ld.Schedule.cosine(4).ve_view()
+
+
+# ------------------------------------------------------------------ the Schedule class itself
+def test_schedule_from_lists_holds_float64_tensors():
+    sch = ld.Schedule([1.0, 0.6, 0.0], [0.0, 0.8, 1.0])
+    assert isinstance(sch.alphas, torch.Tensor) and isinstance(sch.sigmas, torch.Tensor)
+    assert sch.alphas.dtype == F64 and sch.sigmas.dtype == F64 and sch.num_steps == 2
+
+
+@pytest.mark.parametrize("alphas, sigmas, vp, word", [
+    ([1.0, 0.5, -0.1], [0.0, 0.8, 0.9], False, "alphas"),                 # negative alpha at the end
+    ([1.0, 0.0, 0.0], [0.0, 1.0, 2.0], False, "alphas"),                  # zero before the last
+    ([1.0, 0.5, 0.0, 0.0], [0.0, 1.0, 2.0, 3.0], False, "alphas"),        # zero just before the last
+    ([[1.0, 0.5]], [0.0, 1.0], False, "1-D"),                             # 2-D alphas
+    ([1.0, 0.5], [[0.0, 1.0]], False, "1-D"),
+    ([1.1, 0.5], [0.0, 1.0], False, "alphas"),                            # not starting at the data
+])
+def test_schedule_refuses_bad_arrays(alphas, sigmas, vp, word):
+    with pytest.raises(ValueError, match=word):
+        ld.Schedule(alphas, sigmas, variance_preserving=vp)
+
+
+def test_schedule_accepts_alpha_zero_at_the_last_time_only():
+    sch = ld.Schedule([1.0, 0.5, 0.0], [0.0, 1.0, 2.0], variance_preserving=False)
+    assert float(sch.alphas[-1]) == 0.0
+
+
+@pytest.mark.parametrize("make", [ld.Schedule.cosine, ld.Schedule.linear, ld.Schedule.variance_exploding])
+def test_constructors_name_num_steps(make):
+    for bad in (0, -3):
+        with pytest.raises(ValueError, match="num_steps"):
+            make(bad)
+
+
+def test_constructor_names_and_repr_and_to():
+    assert ld.Schedule.cosine(3).name == "cosine" and ld.Schedule.linear(3).name == "linear"
+    sch = ld.Schedule.linear(4)
+    assert repr(sch) == "Schedule(name='linear', num_steps=4, VP)"
+    assert repr(ld.Schedule.variance_exploding(2)) == "Schedule(name='ve', num_steps=2, VE)"
+    moved = sch.to("cpu")
+    assert moved is not sch and moved.name == "linear" and moved.variance_preserving is True
+    assert torch.equal(moved.alphas, sch.alphas) and torch.equal(moved.sigmas, sch.sigmas)
+    ve = ld.Schedule.variance_exploding(3).to("cpu")
+    assert ve.variance_preserving is False and ve.name == "ve"
+
+
+def test_linear_refuses_bad_betas_and_steps_that_round_sigma_to_one():
+    with pytest.raises(ValueError, match="beta_min"):
+        ld.Schedule.linear(4, beta_min=-0.1)
+    with pytest.raises(ValueError, match="beta_max"):
+        ld.Schedule.linear(4, beta_min=0.0, beta_max=0.0)
+    with pytest.raises(ValueError, match="beta_max"):
+        ld.Schedule.linear(4, beta_min=2.0, beta_max=1.0)
+    # alpha underflows: sigma rounds to 1 before the last step; the constructor says so (not the class)
+    with pytest.raises(ValueError, match="too large"):
+        ld.Schedule.linear(1000, beta_min=0.1, beta_max=5000.0)
+
+
+def test_as_schedule_refuses_a_name():
+    from lineardistill.schedule import as_schedule
+
+    with pytest.raises(TypeError, match="schedule"):
+        as_schedule("cosine")
+    sch = ld.Schedule.cosine(2)
+    assert as_schedule(sch) is sch
