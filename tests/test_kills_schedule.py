@@ -49,7 +49,7 @@ def test_variance_exploding_other_parameters(smin, smax, rho):
     ({"num_steps": 4, "sigma_min": 3.0, "sigma_max": 2.0}, "sigma_max"),
 ])
 def test_variance_exploding_refuses_bad_input(kwargs, word):
-    with pytest.raises(ValueError, match=word):
+    with pytest.raises(ValueError, match=rf"^{word}\b"):      # the message starts with the parameter's name
         ld.Schedule.variance_exploding(**kwargs)
 
 
@@ -90,10 +90,18 @@ def test_from_alphas_cumprod_accepts_the_edges_of_its_rules():
     ([0.9, 0.5, 0.2], [-1, 1], "timesteps"),         # out of range
     ([0.9, 0.5, 0.2], [1, 3], "timesteps"),
     ([0.9, 0.5, 0.2], [1, 1], "timesteps"),          # repeated
+    ([1.5, 0.9, 0.5], [1, 2], "alphas_cumprod"),     # above 1 where it is not chosen
 ])
 def test_from_alphas_cumprod_refuses_bad_input(ac, timesteps, word):
-    with pytest.raises(ValueError, match=word):
+    with pytest.raises(ValueError, match=rf"^{word}\b"):
         ld.Schedule.from_alphas_cumprod(ac, timesteps=timesteps)
+
+
+def test_from_alphas_cumprod_names_non_numeric_input():
+    with pytest.raises(TypeError, match=r"^timesteps\b"):
+        ld.Schedule.from_alphas_cumprod([0.9, 0.5], timesteps="all")
+    with pytest.raises(TypeError, match=r"^alphas_cumprod\b"):
+        ld.Schedule.from_alphas_cumprod("cosine")
 
 
 def test_ve_view_keeps_the_noise_to_signal_ratio():
@@ -165,7 +173,7 @@ def test_linear_refuses_bad_betas_and_steps_that_round_sigma_to_one():
 def test_as_schedule_refuses_a_name():
     from lineardistill.schedule import as_schedule
 
-    with pytest.raises(TypeError, match="schedule"):
+    with pytest.raises(TypeError, match=r"^schedule\b"):
         as_schedule("cosine")
     sch = ld.Schedule.cosine(2)
     assert as_schedule(sch) is sch
