@@ -81,13 +81,42 @@ STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests"
           37: "caught by type check", -11: "segfault", -9: "segfault", None: "not checked", 2: "interrupted"}
 
 
+def _codes(module: str) -> dict:
+    """mutant name -> mutmut's exit code: the merged record of a re-run when there is one."""
+    merged = WORK / module / "merged.json"
+    if merged.exists():
+        return json.loads(merged.read_text())
+    meta = WORK / module / "mutants" / "lineardistill" / f"{module}.py.meta"
+    return json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
+
+
 def results(module: str) -> dict[str, str]:
     """mutant name -> status, read from mutmut's record of the module's run."""
-    meta = WORK / module / "mutants" / "lineardistill" / f"{module}.py.meta"
-    if not meta.exists():
-        return {}
-    codes = json.loads(meta.read_text())["exit_code_by_key"]
-    return {name: STATUS.get(code, f"exit {code}") for name, code in codes.items()}
+    return {name: STATUS.get(code, f"exit {code}") for name, code in _codes(module).items()}
+
+
+def rerun_survivors(module: str, max_children: int) -> float:
+    """Run again, with today's tests, only the mutants of an earlier run that were not killed;
+    the others keep their earlier verdict (a test added since can only kill more)."""
+    dest = WORK / module
+    before = _codes(module)
+    shutil.rmtree(dest / "tests")
+    shutil.copytree(ROOT / "tests", dest / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    (dest / "pyproject.toml").write_text(_config_for(module))
+    names = [k for k, c in before.items() if STATUS.get(c) not in ("killed", "timeout")]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    mutmut = Path(sys.executable).with_name("mutmut")
+    began = time.monotonic()
+    with open(dest / "rerun.log", "w") as log:
+        subprocess.run([str(mutmut), "run", "--max-children", str(max_children), *names], cwd=dest, env=env,
+                       stdout=log, stderr=subprocess.STDOUT, check=False)
+    seconds = time.monotonic() - began
+    meta = dest / "mutants" / "lineardistill" / f"{module}.py.meta"
+    after = json.loads(meta.read_text())["exit_code_by_key"]
+    merged = {k: (after.get(k) if k in names and after.get(k) is not None else c) for k, c in before.items()}
+    (dest / "merged.json").write_text(json.dumps(merged))
+    (dest / "rerun_seconds.txt").write_text(f"{seconds:.0f} ({len(names)} mutants)\n")
+    return seconds
 
 
 def diff(module: str, name: str) -> str:
@@ -116,6 +145,8 @@ def report(modules) -> str:
         tested = sum(n for s, n in counts.items() if s not in ("skipped", "not checked"))
         seconds = (WORK / module / "seconds.txt").read_text().strip() if (WORK / module / "seconds.txt").exists() \
             else "?"
+        if (WORK / module / "rerun_seconds.txt").exists():
+            seconds += " + re-run " + (WORK / module / "rerun_seconds.txt").read_text().strip()
         score = f"{100 * killed / tested:.1f}%" if tested else "-"
         rows.append(f"| {module} | {len(found)} | {killed} | {counts.get('survived', 0)} | "
                     f"{counts.get('no tests', 0)} | {counts.get('not checked', 0)} | {score} | {seconds} |")
@@ -134,6 +165,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help=f"any of {', '.join(MODULES)}")
     parser.add_argument("--report", action="store_true", help="only rebuild the table from earlier runs")
+    parser.add_argument("--survivors", action="store_true",
+                        help="re-run only the mutants an earlier run left alive, with today's tests")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
     modules = args.modules or list(MODULES)
@@ -143,7 +176,8 @@ def main(argv=None) -> int:
         return 2
     if not args.report:
         for module in modules:
-            seconds = run_module(module, args.max_children)
+            rerun = args.survivors and (WORK / module / "mutants").exists()
+            seconds = (rerun_survivors if rerun else run_module)(module, args.max_children)
             print(f"{module}: {seconds:.0f} s", flush=True)
     text = report(list(MODULES))
     OUT.write_text(text)
