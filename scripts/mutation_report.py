@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import ast
 import difflib
+import functools
 import json
 import os
 import re
@@ -33,7 +34,7 @@ OUT = ROOT / "benchmarks" / "mutation_results.md"
 MODULES = {
     "schedule": ["tests/test_schedule.py", "tests/test_teacher.py", "tests/test_kills_core.py",
                  "tests/test_kills_schedule.py"],
-    "teacher": ["tests/test_teacher.py", "tests/test_kills_core.py"],
+    "teacher": ["tests/test_teacher.py", "tests/test_kills_core.py", "tests/test_kills_teacher.py"],
     "student": ["tests/test_student.py", "tests/test_kills_core.py", "tests/test_kills_training.py"],
     "problem": ["tests/test_student.py", "tests/test_trees.py", "tests/test_kills_core.py"],
     "trees": ["tests/test_trees.py", "tests/test_kills_core.py"],
@@ -119,11 +120,18 @@ def rerun_survivors(module: str, max_children: int) -> float:
     return seconds
 
 
-def diff(module: str, name: str) -> str:
-    """The lines the mutant changes, from the mutated copy mutmut wrote (original vs mutant function)."""
+@functools.cache
+def _functions(module: str) -> dict:
+    """Source of every function in the mutated copy mutmut wrote (parsed once per module)."""
     source = (WORK / module / "mutants" / "lineardistill" / f"{module}.py").read_text()
-    funcs = {node.name: ast.get_source_segment(source, node) for node in ast.walk(ast.parse(source))
-             if isinstance(node, ast.FunctionDef)}
+    lines = source.split("\n")
+    return {node.name: "\n".join(lines[node.lineno - 1: node.end_lineno])
+            for node in ast.walk(ast.parse(source)) if isinstance(node, ast.FunctionDef)}
+
+
+def diff(module: str, name: str) -> str:
+    """The lines the mutant changes (original vs mutant function)."""
+    funcs = _functions(module)
     fname = name.split(".")[-1]
     orig = re.sub(r"__mutmut_\d+$", "__mutmut_orig", fname)
     a = (funcs.get(orig) or "").split("\n")[1:]
