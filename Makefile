@@ -8,7 +8,7 @@ JB     := $(BIN)/jupyter-book
 STRICT := -W -n --keep-going
 NBVAL  := --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
 
-.PHONY: book check-pages test test-lib test-notebooks build-strict outputs bench clean help
+.PHONY: book check-pages test test-lib test-notebooks build-strict outputs bench mutation clean help
 
 help:
 	@echo "make book   build the HTML book into _build/html (executes every chapter)"
@@ -16,6 +16,7 @@ help:
 	@echo "make check-pages  open every page of the built book in headless Chromium"
 	@echo "make outputs  re-execute the notebooks and store their outputs"
 	@echo "make bench  run the benchmarks and write benchmarks/results.md"
+	@echo "make mutation  mutation-test the numeric core (mutmut; slow, not in make test): score per module"
 	@echo "make student  build the student book (no solutions) into _build_student/html and check it"
 	@echo "make release COURSE=dir  create an nbgrader course in dir; hand out dir/release (book/instructors.md)"
 	@echo "make grade COURSE=dir    grade dir/submitted/<student>/<id>/<id>.ipynb into dir/grades.csv and feedback"
@@ -62,6 +63,18 @@ outputs: $(VENV)/.book-installed
 bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/run_all.py
 
+# Mutation testing of the numeric core (schedule, teacher, problem, student, trees, dp, phase,
+# training) with mutmut, one module at a time in _mutation/<module>/; writes the score per module
+# and every survivor to benchmarks/mutation_results.md (benchmarks/mutation.md explains them).
+# Slow (tens of minutes per module on 2 cores): MODULES="schedule teacher" runs a subset.
+MODULES ?=
+$(VENV)/.dev-installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install -c constraints.txt -e ".[dev]"
+	touch $@ $(VENV)/.test-installed $(VENV)/.book-installed
+
+mutation: $(VENV)/.dev-installed
+	env -u PYTHONPATH $(BIN)/python scripts/mutation_report.py $(MODULES)
+
 # Classroom edition (book/instructors.md). The student book is built from a copy of the
 # sources without solutions, then every HTML page is searched for solution text.
 .PHONY: student assignments
@@ -87,4 +100,4 @@ grade: $(VENV)/.test-installed
 assignments: release
 
 clean:
-	chmod -R u+w build/grading-env 2>/dev/null; rm -rf _build _vendor _build_student _student_src assignments_release build/grading-env
+	chmod -R u+w build/grading-env 2>/dev/null; rm -rf _build _vendor _build_student _student_src assignments_release build/grading-env _mutation _plant mutants

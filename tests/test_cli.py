@@ -61,17 +61,17 @@ def test_phase_prints_lambda_c_and_writes_the_figure(tmp_path, capsys):
 
 
 def test_figure_registry_finds_every_plot_function():
-    import inspect
-
     from lineardistill import plots
     from lineardistill.__main__ import skipped_figures
 
     registry, skipped = figure_functions(), skipped_figures()
     everything = {n for n in dir(plots) if n.startswith("plot_") and callable(getattr(plots, n))}
     assert set(registry) | set(skipped) == everything and not set(registry) & set(skipped)
-    for fn in registry.values():   # each runs with its defaults
-        assert all(p.default is not inspect.Parameter.empty for p in inspect.signature(fn).parameters.values()
-                   if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+    # behaviour, not the signature inspection the registry itself does: a skipped function really
+    # cannot run without arguments (the registered ones are all drawn in tests/test_figures_command.py)
+    for name in skipped:
+        with pytest.raises(TypeError):
+            getattr(plots, name)()
     assert {"plot_phase_diagram", "plot_lambda_c", "plot_optimal_tree_scan", "plot_cost_front"} <= set(registry)
 
 

@@ -16,7 +16,7 @@ def _normalise(requirement: str) -> str:
 def _pyproject_requirements() -> set[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = list(project["dependencies"])
-    for extra in ("book", "test"):
+    for extra in ("book", "test", "dev"):
         wanted += [r for r in project["optional-dependencies"][extra] if not r.startswith("lineardistill")]
     return {_normalise(r) for r in wanted}
 

@@ -1,8 +1,10 @@
 """Every chapter ends with at least three exercises (a derivation, a computation, an exploration),
 each with a gated, collapsed solution whose code ran without error.
 
-The stored outputs are what nbval compares against a fresh run (``pytest --nbval book``),
-so a solution code cell with a stored, error-free output is one that runs.
+Whether a solution's code runs is decided by nbval, which executes every cell of every chapter
+afresh in ``make test`` (``pytest --nbval book``); a stored output alone proves nothing (it may be
+stale). So this file checks that nbval will run each solution cell and judge it: no tag that
+makes nbval skip a cell or accept an exception, and a stored output for it to compare with.
 """
 
 import re
@@ -25,6 +27,8 @@ def label_prefix(name: str) -> str:
 KINDS = {"derivation": ("derivation", "derive"), "computation": ("computation", "compute"),
          "exploration": ("exploration", "explore")}
 
+# tags with which nbval skips a cell or lets it raise (nbval-ignore-output still runs the cell)
+NOT_JUDGED_BY_NBVAL = {"nbval-skip", "raises-exception", "skip-execution"}
 EXERCISE = re.compile(r"^\s*```\{exercise-start\}\s*\n:label:\s*(\S+)")
 SOLUTION = re.compile(r"^\s*```\{solution-start\}\s+(\S+)")
 
@@ -88,6 +92,9 @@ def test_chapter_ends_with_three_kinds_of_exercises_with_runnable_solutions(path
         code = [c for c in cells if c.cell_type == "code"]
         assert code, f"the solution of {label} has no code cell"
         for cell in code:
+            tags = set(cell.metadata.get("tags", []))
+            assert not tags & NOT_JUDGED_BY_NBVAL, f"nbval would not judge the solution of {label}: {tags}"
+            assert not cell.metadata.get("nbval-skip"), f"nbval would skip the solution of {label}"
             assert cell.execution_count is not None, f"a code cell of the solution of {label} was never run"
             errors = [o for o in cell.outputs if o.output_type == "error"]
             assert not errors, f"the solution of {label} raises {errors[0].ename}"

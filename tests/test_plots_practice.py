@@ -26,14 +26,25 @@ def practice_map():
     yield sch, lams, ctaus, data
 
 
+def _warm_value(tree, a, s, lam, ctau):
+    """R6/R7 (warm start) written out here, recursively from the schedule arrays, not merge_value."""
+    if tree.is_leaf:
+        t = tree.hi
+        return (a[t - 1] * a[t] * lam + s[t - 1] * s[t]) / (a[t] ** 2 * lam + s[t] ** 2)
+    kids = [_warm_value(c, a, s, lam, ctau) for c in tree.children]
+    w = math.exp(-ctau * (a[tree.hi] ** 2 * lam + s[tree.hi] ** 2))
+    return kids[0] * (w + (1 - w) * math.prod(kids[1:]))
+
+
 def test_practice_map_best_named_matches_pointwise_evaluation(practice_map):
     sch, lams, ctaus, fig = practice_map
     assert fig.best_named.shape == (6, 3)
+    a, s = sch.alphas.tolist(), sch.sigmas.tolist()
     for i, lam in enumerate(lams.tolist()):
         for j, ctau in enumerate(ctaus.tolist()):
-            T = ld.composite(sch, lam).item()
-            dist = [abs(ld.merge_value(MergeTree.named(name, 6), sch, lam, ctau).item() - T) for name in ld.STRATEGIES]
-            assert dist[int(fig.best_named[i, j])] == pytest.approx(min(dist), rel=1e-12, abs=1e-15)
+            T = math.prod(_warm_value(MergeTree.leaf(t), a, s, lam, ctau) for t in range(1, 7))
+            dist = [abs(_warm_value(MergeTree.named(name, 6), a, s, lam, ctau) - T) for name in ld.STRATEGIES]
+            assert dist[int(fig.best_named[i, j])] == pytest.approx(min(dist), rel=1e-9, abs=1e-15)
 
 
 def test_practice_map_gain_against_brute_force_optimum(practice_map):

@@ -1,0 +1,52 @@
+"""Teacher functions at the edges of their arguments (issue 16, mutation survivors of teacher.py)."""
+
+import math
+
+import pytest
+import torch
+
+import lineardistill as ld
+
+F64 = torch.float64
+
+
+def test_denoise_at_time_zero_is_the_identity_and_refuses_negative_times():
+    sch = ld.Schedule.cosine(5)
+    z = torch.tensor([0.3, -1.2], dtype=F64)
+    torch.testing.assert_close(ld.denoise(z, 0, sch, [0.5, 2.0]), z, rtol=0, atol=0)      # g_0 = 1
+    for bad in (-1, 6):
+        with pytest.raises(ValueError, match=r"^t\b"):
+            ld.denoise(z, bad, sch, 1.0)
+    with pytest.raises(TypeError, match=r"^z\b"):
+        ld.denoise("z", 1, sch, 1.0)
+
+
+def test_run_ddim_names_its_start():
+    with pytest.raises(TypeError, match=r"^z_start\b"):
+        ld.run_ddim("noise", ld.Schedule.cosine(3), 1.0)
+
+
+def test_composite_edges():
+    sch = ld.Schedule.linear(6)
+    lam = torch.tensor([0.4, 3.0], dtype=F64)
+    torch.testing.assert_close(ld.composite(sch, lam, 0, 0), torch.ones(2, dtype=F64), rtol=0, atol=0)
+    r = ld.teacher_multipliers(sch, lam)
+    torch.testing.assert_close(ld.composite(sch, lam, 2, 5), r[:, 2] * r[:, 3] * r[:, 4], rtol=1e-14, atol=0)
+    for kwargs, word in (({"s": -1, "t": 3}, "s"), ({"s": 0, "t": -1}, "t"), ({"s": 0, "t": 7}, "t"),
+                         ({"s": 4, "t": 2}, "s")):
+        with pytest.raises(ValueError, match=rf"^{word}\b"):
+            ld.composite(sch, lam, **kwargs)
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3)])
+def test_log_composites_table_for_any_batch_shape(shape):
+    n = 5
+    sch = ld.Schedule.cosine(n)
+    lam = torch.linspace(0.2, 4.0, max(1, math.prod(shape)), dtype=F64).reshape(shape)
+    table = ld.log_composites(sch, lam)
+    assert table.shape == shape + (n + 1, n + 1)
+    r = ld.teacher_multipliers(sch, lam)
+    for s in range(n + 1):
+        for t in range(n + 1):
+            want = torch.log(r[..., s:t]).sum(-1) if s < t else torch.zeros(shape, dtype=F64)
+            torch.testing.assert_close(table[..., s, t], want, rtol=1e-13, atol=1e-15)
