@@ -43,18 +43,18 @@ book: $(VENV)/.book-installed _vendor/.stamp
 	@echo "The book is at _build/html/index.html"
 
 test: $(VENV)/.test-installed _vendor/.stamp
-	scripts/ensure_chromium.sh
+	scripts/ensure_chromium.sh >/dev/null
 	$(BIN)/python -m pytest tests -q
 	$(BIN)/python -m pytest --doctest-modules lineardistill -q
 	$(BIN)/python -m pytest $(NBVAL) book -q
 	$(JB) build . $(STRICT) --builder html
-	$(BIN)/python scripts/check_pages.py
+	$(BIN)/python scripts/check_pages.py --chromium "$$(scripts/ensure_chromium.sh)"
 
 # Open every page of the built book in headless Chromium (math, figures, links, widgets,
 # no JavaScript errors, nothing fetched from the network); screenshots in _build/screenshots.
 check-pages: $(VENV)/.test-installed
-	scripts/ensure_chromium.sh
-	$(BIN)/python scripts/check_pages.py
+	scripts/ensure_chromium.sh >/dev/null
+	$(BIN)/python scripts/check_pages.py --chromium "$$(scripts/ensure_chromium.sh)"
 
 outputs: $(VENV)/.book-installed
 	for nb in book/*.ipynb book/assignments/*.ipynb; do \

@@ -4,7 +4,7 @@
 Usage: ``python scripts/check_pages.py [--root _build/html] [--screenshots _build/screenshots]``
 
 The book is served from ``127.0.0.1`` on a free port (stdlib ``http.server`` in a
-thread) and each page is opened by Debian's Chromium (``/usr/bin/chromium``,
+thread) and each page is opened by a Chrome or Chromium (Debian's ``/usr/bin/chromium`` here,
 see ``scripts/ensure_chromium.sh``) through Playwright; Playwright downloads no
 browser. Every request that does not go to ``127.0.0.1`` is aborted, so the
 check also proves the book works offline.
@@ -72,8 +72,10 @@ import argparse
 import contextlib
 import functools
 import http.server
+import os
 import posixpath
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -84,7 +86,21 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
+
+
+def _find_chromium() -> str:
+    """The browser scripts/ensure_chromium.sh finds ($CHROMIUM, PATH, macOS apps, Playwright's own),
+    without installing anything; Debian's path when none is found (the caller reports it)."""
+    try:
+        out = subprocess.run([str(REPO / "scripts" / "ensure_chromium.sh")], capture_output=True, text=True,
+                             timeout=30, env={**os.environ, "ENSURE_CHROMIUM_NO_INSTALL": "1"}, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return "/usr/bin/chromium"
+    path = out.stdout.strip().splitlines()[-1] if out.returncode == 0 and out.stdout.strip() else ""
+    return path or "/usr/bin/chromium"
+
+
+CHROMIUM = _find_chromium()
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
