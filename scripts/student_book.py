@@ -235,9 +235,9 @@ def prepare(root: Path = ROOT, out: Path = SCRATCH) -> dict:
             else:
                 nb, removed[rel] = strip_notebook(nb, where=rel)
             nbformat.write(nb, path)
-            for cell in nb.cells:
-                kept_texts.append(cell.source)
-                kept_texts.extend(_output_texts(cell))
+            # everything the student copy still holds (sources, every output format, metadata such as
+            # figure captions): a solution snippet found there is not distinctive of the solution
+            kept_texts.append(path.read_text())
         elif path.suffix == ".md":
             text, removed[rel] = strip_markdown(path.read_text())
             path.write_text(text)

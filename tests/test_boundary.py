@@ -261,8 +261,17 @@ def test_the_bad_input_tables_are_counted():
 def test_twin_constants_are_one_value():
     from lineardistill import dp, phase, problem
 
+    import inspect
+    import re
+
     assert trees.MAX_ENUMERATION_STEPS == dp.ENUMERATION_MAX_STEPS
-    assert problem.TOLERANCE == dp.TOLERANCE == phase.TOLERANCE
+    assert problem.TOLERANCE == phase.TOLERANCE
+    # each constant is written as a number in one module only; the others import or alias it
+    literal = {name: [m.__name__ for m in (trees, dp, phase, problem)
+                      if re.search(rf"^{name}\s*=\s*[0-9]", inspect.getsource(m), re.M)]
+               for name in ("TOLERANCE", "MAX_ENUMERATION_STEPS", "ENUMERATION_MAX_STEPS")}
+    assert literal == {"TOLERANCE": ["lineardistill.problem"], "MAX_ENUMERATION_STEPS": ["lineardistill.trees"],
+                       "ENUMERATION_MAX_STEPS": []}
 
 
 @pytest.mark.parametrize("call, name", [
