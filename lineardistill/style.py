@@ -112,5 +112,8 @@ def use_book_style(content_px: float = CONTENT_WIDTH_PX) -> None:
     shell = get_ipython()
     if shell is None:
         return
+    # The inline backend registers its own PNG printer when it loads, lazily, at the first figure; load it
+    # now so that it cannot replace the printer registered below.
+    plt.close(plt.figure())
     formatter = shell.display_formatter.formatters["image/png"]
     formatter.for_type(Figure, lambda fig: figure_png(fig, content_px))
