@@ -38,6 +38,9 @@ import torch
 from ._checks import DTYPE, _show, as_float, as_int
 from .schedule import VP_SCHEDULE_NAMES, Schedule
 
+MAX_LINE = 100
+"""Longest first line of a check's verdict; a longer one puts the feedback on its own line."""
+
 __all__ = [
     "ANSWERS_MIME",
     "CheckResult",
@@ -87,7 +90,9 @@ class CheckResult:
 def _result(name, passed, max_points, feedback, trials=1, failures=0):
     points = max_points if passed else 0.0
     head = f"{'PASSED' if passed else 'FAILED'} check '{name}' [{_fmt_points(points)}/{_fmt_points(max_points)} points]"
-    return CheckResult(name, passed, points, max_points, f"{head}: {feedback}", trials, failures)
+    # a line a notebook prints stays within the book's 100 characters: a long verdict goes on its own line
+    sep = ": " if len(head) + 2 + len(feedback.split("\n", 1)[0]) <= MAX_LINE else ":\n  "
+    return CheckResult(name, passed, points, max_points, f"{head}{sep}{feedback}", trials, failures)
 
 
 def _fmt_points(p: float) -> str:
