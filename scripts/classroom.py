@@ -312,8 +312,17 @@ def strong_isolation() -> bool:
                           capture_output=True).returncode == 0
 
 
+# Top-level folders the kernel keeps (the system; /mnt holds its stage). Every other top-level folder
+# is hidden: other checkouts of the project, wherever they lie, hold the solutions too.
+SYSTEM_TOP = {"/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/dev", "/proc",
+              "/sys", "/run", "/var", "/mnt", "/boot"}
+
+
 def _hidden_paths(course: Path) -> list[str]:
     paths = {str(ROOT), str(Path(course).resolve()), "/tmp", "/var/tmp", "/home", "/root", str(Path.home())}
+    for top in Path("/").iterdir():
+        if str(top) not in SYSTEM_TOP and not top.is_symlink() and top.is_dir():
+            paths.add(str(top))
     listing = subprocess.run(["git", "-C", str(ROOT), "worktree", "list", "--porcelain"], capture_output=True, text=True)
     for line in listing.stdout.splitlines():
         if line.startswith("worktree "):
