@@ -25,8 +25,9 @@ This script adds only what nbgrader lacks:
        ``build/grading-env/<hash of the library sources>``, its package files
        read-only.
     3. ``nbgrader autograde`` per submission. The kernel runs through
-       ``launch.sh``: as root, in a mount namespace where the repository, its
-       worktrees, the course folder, ``/tmp`` and ``/home`` are hidden and the
+       ``launch.sh``: as root, in a mount namespace where every top-level folder
+       but the system's (so the repository, any other checkout of it, the course
+       folder, ``/tmp`` and ``/home``) is hidden and the
        grading environment is mounted read-only, as the user ``nobody``, in an
        empty working folder that is also its ``HOME``. The kernel is armed for the
        assignment (:func:`lineardistill.grading.arm`): the library functions the
