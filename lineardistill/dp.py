@@ -556,7 +556,8 @@ def optimal_tree(schedule, lam=None, ctau=None, init: str = "warm", method: str 
     one side of ``T``, the min or max tree is the optimum. Otherwise (the window) enumerate every tree
     when ``N <= ENUMERATION_MAX_STEPS`` (exact), else run the search below. ``method="search"``: in the
     window always run the branch and bound of :mod:`lineardistill.search`, bounded by the DP tables, from the best
-    of the min, max and target-DP trees; it ends with a proof, or with a tree within the float64
+    of the min, max and target-DP trees and the tree of the greedy descent
+    (:func:`~lineardistill.search.descend`); it ends with a proof, or with a tree within the float64
     resolution of ``T`` (``exact=True`` either way), or when the whole call has used ``time_limit``
     seconds (default :data:`SEARCH_TIME_LIMIT`) with ``exact=False``
     and ``gap_bound = w2 - (proved lower bound)``. ``method="enumerate"`` lists every tree
@@ -610,8 +611,10 @@ def optimal_tree(schedule, lam=None, ctau=None, init: str = "warm", method: str 
     if method == "approximate":
         return result(start, "best of the min-, max- and target-DP trees (approximate: gap_bound = its own W2, "
                              "since the optimum is >= 0)", False, None)
-    from .search import branch_and_bound
+    from .search import branch_and_bound, descend
 
+    # the greedy descent usually lands 10^2 to 10^6 times closer to T than the DP trees: a tighter first cut-off
+    start = min((start, descend(p, tables)), key=lambda t: abs(float(merge_rule_value(t, p)) - T))
     left = None if time_limit is None else max(1e-3, time_limit - (time.perf_counter() - begin))
     out = branch_and_bound(p, tables, start, time_limit=left, stop=res**2)
     gap = math.sqrt(max(out.objective, 0.0)) - math.sqrt(max(out.lower_bound, 0.0))

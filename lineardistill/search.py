@@ -28,6 +28,10 @@ a few units in the last place, so a search that ends proves optimality up to
 that rounding. A one-coordinate search also stops as soon as a tree is within
 ``stop`` of the optimum's lower bound 0 (``stop`` is the float64 evaluation
 error of ``|m - T|``): no tree can then be shown closer in float64.
+
+**The first incumbent.** The tighter the first cut-off, the more the bound cuts, so the search
+starts from the best of the DP trees and of :func:`descend`, a greedy top-down descent that aims
+each part of a split at the value its partner leaves for it and lists short parts in full.
 """
 
 from __future__ import annotations
@@ -37,7 +41,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._checks import as_float, as_int
 from .trees import MergeTree
+
+SHORT_STEPS = 7
+"""Longest interval whose trees :func:`descend` lists in full (903 single students, 2,105 sequences at 7 steps)."""
 
 
 class _Stop(Exception):
@@ -248,3 +256,243 @@ def branch_and_bound(problem, tables, incumbent, time_limit=None, stop=0.0, lowe
         lb = min(best, float(bounds[j]) if j < len(bounds) else best)
         lb = max(lb, lower_bound)
     return SearchOutcome(tree, best, min(lb, best), status, search.nodes, time.perf_counter() - begin)
+
+
+# ------------------------------------------------------------ descent towards a target value
+def _nearest(sorted_values, x):
+    """Index of the entry of ``sorted_values`` nearest to each ``x`` (ties to the lower one)."""
+    k = np.clip(np.searchsorted(sorted_values, x), 1, max(len(sorted_values) - 1, 1))
+    if len(sorted_values) == 1:
+        return np.zeros_like(k)
+    return np.where(np.abs(sorted_values[k] - x) < np.abs(sorted_values[k - 1] - x), k, k - 1)
+
+
+class _ShortTrees:
+    """Every single student and every sequence over a short interval ``(s, t]``, sorted by value.
+
+    Built on demand from shorter intervals with the merge rule's own operations, so an entry equals
+    the value of the tree it stands for. Each entry keeps ``(how, split, i, j)``: a leaf (how 0), a
+    single student from the single ``i`` over ``(split, t]`` and the sequence ``j`` over ``(s, split]``
+    (how 1), a sequence made of the same two parts (how 2) or of the single ``i`` over ``(s, t]`` (how 3).
+    """
+
+    def __init__(self, r, w, start):
+        self.r, self.w, self.start = r, w, start
+        self.memo = {}
+
+    def get(self, kind, s, t):
+        key = (kind, s, t)
+        if key not in self.memo:
+            self.memo[key] = self._build(kind, s, t)
+        return self.memo[key]
+
+    def _build(self, kind, s, t):
+        if t - s == 1:
+            return np.array([self.r[s]]), np.zeros((1, 4), dtype=np.int64)
+        values, codes = [], []
+        if kind == "seq":
+            single, _ = self.get("single", s, t)
+            code = np.zeros((len(single), 4), dtype=np.int64)
+            code[:, 0], code[:, 2] = 3, np.arange(len(single))
+            values.append(single)
+            codes.append(code)
+        for u in range(s + 1, t):
+            a, _ = self.get("single", u, t)
+            b, _ = self.get("seq", s, u)
+            if kind == "seq":
+                v = a[:, None] * b[None, :]
+            elif self.start is None:
+                v = a[:, None] * (self.w[t] + (1.0 - self.w[t]) * b[None, :])
+            else:
+                v = self.w[t] * self.start[s, t] + (1.0 - self.w[t]) * (a[:, None] * b[None, :])
+            i, j = np.meshgrid(np.arange(len(a)), np.arange(len(b)), indexing="ij")
+            code = np.empty((v.size, 4), dtype=np.int64)
+            code[:, 0], code[:, 1], code[:, 2], code[:, 3] = (2 if kind == "seq" else 1), u, i.ravel(), j.ravel()
+            values.append(v.ravel())
+            codes.append(code)
+        v, code = np.concatenate(values), np.concatenate(codes)
+        order = np.argsort(v, kind="stable")
+        return v[order], code[order]
+
+    def trees(self, kind, s, t, index):
+        """The entry ``index`` as a list of trees: one single student, or the parts of a sequence."""
+        if t - s == 1:
+            return [MergeTree.leaf(t)]
+        how, u, i, j = (int(x) for x in self.get(kind, s, t)[1][index])
+        if how == 3:
+            return self.trees("single", s, t, i)
+        parts = self.trees("single", u, t, i) + self.trees("seq", s, u, j)
+        return [MergeTree.node(parts)] if how == 1 else parts
+
+
+class _Descent:
+    """Greedy descent towards a target value, one split at a time (see :func:`descend`)."""
+
+    def __init__(self, r, w, start, ranges, short_steps, beam):
+        self.w, self.start = w, start
+        self.Vlo, self.Vhi, self.Glo, self.Ghi = ranges
+        self.short = _ShortTrees(r, w, start)
+        self.short_steps, self.beam = short_steps, beam
+
+    def range(self, kind, s, t):
+        if kind == "single":
+            return self.Vlo[t, s], self.Vhi[t, s]
+        return self.Glo[s, t], self.Ghi[s, t]
+
+    def rule(self, kind, s, t, x):
+        """The value of two parts ``(a, b)`` over a split of ``(s, t]``, and each part solved for the value ``x``."""
+        if kind == "seq":
+            return (lambda a, b: a * b), (lambda b: x / b), (lambda a: x / a)
+        w = self.w[t]
+        if self.start is None:
+            return (lambda a, b: a * (w + (1.0 - w) * b)), (lambda b: x / (w + (1.0 - w) * b)), \
+                   (lambda a: (x / a - w) / (1.0 - w))
+        ws = w * self.start[s, t]
+        return (lambda a, b: ws + (1.0 - w) * (a * b)), (lambda b: (x - ws) / ((1.0 - w) * b)), \
+               (lambda a: (x - ws) / ((1.0 - w) * a))
+
+    def lookup(self, kind, s, t, x):
+        values, _ = self.short.get(kind, s, t)
+        i = int(_nearest(values, np.array([x]))[0])
+        return values[i], self.short.trees(kind, s, t, i)
+
+    def solve(self, kind, s, t, x, beam):
+        """``(value, parts)``: a single student (one part) or a sequence over ``(s, t]`` with value near ``x``."""
+        if t - s <= self.short_steps:
+            return self.lookup(kind, s, t, x)
+        best, longer = None, []
+
+        def keep(value, parts):
+            nonlocal best
+            if best is None or abs(value - x) < abs(best[0] - x):
+                best = (value, parts)
+
+        def centred(need, lo, hi):
+            # how far the value a part must take sits from the middle of what the part can reach
+            return np.abs((need - lo) / (hi - lo) - 0.5) if hi > lo else np.zeros_like(need)
+
+        if kind == "seq":
+            lo, hi = self.range("single", s, t)
+            longer.append((float(centred(np.array(x), lo, hi)), None))
+        for u in range(s + 1, t):
+            value, need_a, need_b = self.rule(kind, s, t, x)
+            (la, ha), (lb, hb) = self.range("single", u, t), self.range("seq", s, u)
+            if not value(la, lb) <= x <= value(ha, hb):
+                continue
+            short_a, short_b = t - u <= self.short_steps, u - s <= self.short_steps
+            if short_a and short_b:       # both parts listed: the best pair for this split, exactly
+                A, _ = self.short.get("single", u, t)
+                B, _ = self.short.get("seq", s, u)
+                j = _nearest(B, need_b(A))
+                v = value(A, B[j])
+                i = int(np.nanargmin(np.abs(v - x)))
+                keep(v[i], ("pair", u, i, int(j[i])))
+            elif short_b:
+                B, _ = self.short.get("seq", s, u)
+                longer.append((float(np.nanmin(centred(need_a(B), la, ha))), u))
+            elif short_a:
+                A, _ = self.short.get("single", u, t)
+                longer.append((float(np.nanmin(centred(need_b(A), lb, hb))), u))
+            else:
+                longer.append((0.25, u))
+        if best is not None:
+            _, u, i, j = best[1]
+            parts = self.short.trees("single", u, t, i) + self.short.trees("seq", s, u, j)
+            best = (best[0], [MergeTree.node(parts)] if kind == "single" else parts)
+        longer.sort(key=lambda item: item[0])
+        for _, u in longer[:beam]:
+            if u is None:
+                keep(*self.solve("single", s, t, x, self.beam))
+                continue
+            value, need_a, need_b = self.rule(kind, s, t, x)
+            (la, ha), (lb, hb) = self.range("single", u, t), self.range("seq", s, u)
+            if u - s <= self.short_steps:       # the listed sequence whose partner is most central, then the partner
+                B, _ = self.short.get("seq", s, u)
+                a, pa = self.solve("single", u, t, need_a(B)[int(np.nanargmin(centred(need_a(B), la, ha)))], self.beam)
+                j = int(_nearest(B, np.array([need_b(a)]))[0])
+                v, parts = value(a, B[j]), pa + self.short.trees("seq", s, u, j)
+            elif t - u <= self.short_steps:
+                A, _ = self.short.get("single", u, t)
+                b, pb = self.solve("seq", s, u, need_b(A)[int(np.nanargmin(centred(need_b(A), lb, hb)))], self.beam)
+                i = int(_nearest(A, np.array([need_a(b)]))[0])
+                v, parts = value(A[i], b), self.short.trees("single", u, t, i) + pb
+            else:                                # the first part aims at its middle, the second at what is left
+                a_aim = 0.5 * (la + ha)
+                b_aim = need_b(a_aim)
+                if not lb <= b_aim <= hb:
+                    b_aim = min(max(b_aim, lb), hb)
+                    a_aim = need_a(b_aim)
+                a, pa = self.solve("single", u, t, a_aim, self.beam)
+                b, pb = self.solve("seq", s, u, need_b(a), self.beam)
+                v, parts = value(a, b), pa + pb
+            keep(v, [MergeTree.node(parts)] if kind == "single" else parts)
+        if best is None:                         # x is out of reach: aim at the nearest reachable value
+            lo, hi = self.range(kind, s, t)
+            return self.solve(kind, s, t, min(max(x, lo), hi), beam)
+        return best
+
+
+def descend(problem, tables, target=None, beam=4, short_steps=SHORT_STEPS) -> MergeTree:
+    """A merge tree whose value is near ``target`` (default: the teacher ``T``), found greedily in milliseconds.
+
+    Not an optimum: a good first incumbent for :func:`branch_and_bound`. It works top down. Every
+    tree over ``(s, t]`` is two parts over a split ``(s, u]`` and ``(u, t]``, and its value is
+    increasing in each (R10). For a split whose two parts are both short (at most ``short_steps``
+    steps), every value of each part is listed and sorted, and the best pair is found exactly by
+    binary search. For a longer part, the descent picks the listed partner value that leaves it the
+    most room (its required value nearest the middle of its reachable range, which the interval DP
+    gives, R11), solves the long part for that value recursively, and then re-picks the partner for
+    the value the long part actually reached. ``beam`` long splits are tried at the top, one below.
+
+    Parameters
+    ----------
+    problem : MergeProblem
+        Flat, with one coordinate (shape ``(1,)``).
+    tables : ((Vmin, Gmin), (Vmax, Gmax))
+        The interval DP's tables (:func:`~lineardistill.dp.extreme_tables`).
+    target : float or None
+        The value to approach; ``None`` means the teacher ``T``.
+    beam : int
+        How many long splits of the root to follow.
+    short_steps : int
+        Longest interval listed in full (1 to 9).
+
+    Returns
+    -------
+    MergeTree
+        A tree over all ``N`` steps. Its distance to ``target`` is a measurement, not a bound.
+
+    Examples
+    --------
+    Up to ``N = short_steps + 1`` both parts of every split are listed, so the descent is exact:
+
+    >>> import lineardistill as ld
+    >>> from lineardistill.dp import extreme_tables, optimal_tree
+    >>> p = ld.MergeProblem(ld.Schedule.cosine(8), 1.2, 1.0).flat()
+    >>> tree = descend(p, extreme_tables(p))
+    >>> str(tree) == str(optimal_tree(p, method="enumerate").tree)
+    True
+    """
+    from .problem import MergeProblem
+
+    p = problem
+    if not isinstance(p, MergeProblem) or tuple(p.shape) != (1,):
+        raise ValueError("problem must be a MergeProblem with one coordinate (MergeProblem.of(...).flat() of one "
+                         f"point), got {type(p).__name__} of shape {tuple(getattr(p, 'shape', ()))}")
+    beam = as_int(beam, "beam", minimum=1, maximum=64)
+    short_steps = as_int(short_steps, "short_steps", minimum=1, maximum=9)   # 9 steps: 20,793 single students
+    n = p.num_steps
+    r = p.r[0].detach().cpu().numpy()
+    w = p.w[0].detach().cpu().numpy()
+    start = None
+    if p.init != "warm":
+        import torch
+
+        idx = torch.arange(n + 1, device=p.device)
+        start = p.start(idx[:, None], idx[None, :].clamp(min=1))[0].detach().cpu().numpy()
+    (vlo, glo), (vhi, ghi) = tables
+    ranges = tuple(x[0].detach().cpu().numpy() for x in (vlo, vhi, glo, ghi))
+    x = float(p.T[0]) if target is None else as_float(target, "target", positive=True)
+    with np.errstate(all="ignore"):            # divisions by a zero weight give inf/nan: such choices just lose
+        _, parts = _Descent(r, w, start, ranges, short_steps, 1).solve("single", 0, n, x, beam)
+    return parts[0]
