@@ -432,7 +432,7 @@ class _Descent:
         return best
 
 
-def descend(problem, tables, target=None, beam=4, short_steps=SHORT_STEPS) -> MergeTree:
+def descend(problem, tables, target=None, beam=16, short_steps=SHORT_STEPS) -> MergeTree:
     """A merge tree whose value is near ``target`` (default: the teacher ``T``), found greedily in milliseconds.
 
     Not an optimum: a good first incumbent for :func:`branch_and_bound`. It works top down. Every
