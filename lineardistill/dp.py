@@ -599,12 +599,12 @@ def optimal_tree(schedule, lam=None, ctau=None, init: str = "warm", method: str 
     if method == "enumerate" or (method == "auto" and window and n <= ENUMERATION_MAX_STEPS):
         ev = enumerate_values(p)
         j = int((ev.values[0] - T).abs().argmin())
-        return result(ev.tree(j), f"enumeration of all {ev.num_trees} trees (R12, exact)", True, 0.0)
+        return result(ev.tree(j), f"enumeration of all {ev.num_trees} trees (exact)", True, 0.0)
     if method != "approximate":
         if least >= T:
-            return result(dp_tree(vlo, glo), "min-DP (R11, exact: every tree value is >= T)", True, 0.0)
+            return result(dp_tree(vlo, glo), "min-DP (exact: every tree value is >= T)", True, 0.0)
         if largest <= T:
-            return result(dp_tree(vhi, ghi), "max-DP (R11, exact: every tree value is <= T)", True, 0.0)
+            return result(dp_tree(vhi, ghi), "max-DP (exact: every tree value is <= T)", True, 0.0)
     tg = interval_dp(p, opt="target", max_operations=max_operations)
     cands = [dp_tree(vlo, glo), dp_tree(vhi, ghi), tg.tree((0,))]
     start = min(cands, key=lambda t: abs(float(merge_rule_value(t, p)) - T))
@@ -620,10 +620,10 @@ def optimal_tree(schedule, lam=None, ctau=None, init: str = "warm", method: str 
     gap = math.sqrt(max(out.objective, 0.0)) - math.sqrt(max(out.lower_bound, 0.0))
     if out.status == "proved":
         return result(out.tree, f"branch and bound over {out.nodes} partial trees, bounded by the min/max DP "
-                                "(R12, exact up to rounding)", True, res, out.nodes)
+                                "(exact up to rounding)", True, res, out.nodes)
     if out.status == "resolution":
         return result(out.tree, f"branch and bound over {out.nodes} partial trees: a tree within the float64 "
-                                "resolution of T (R12, exact up to rounding)", True, max(gap, 0.0), out.nodes)
+                                "resolution of T (exact up to rounding)", True, max(gap, 0.0), out.nodes)
     return result(out.tree, f"branch and bound stopped at time_limit={time_limit} s after {out.nodes} partial "
                             "trees (not certified; gap_bound from the proved lower bound)", False, max(gap, res),
                   out.nodes)

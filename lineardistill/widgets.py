@@ -31,7 +31,7 @@ from .teacher import composite, teacher_variance_ratio
 
 
 def ddim_geometry_explorer(lam: float = 1.0, num_steps: int = 8, schedule: str = "cosine"):
-    """R2/R3 explorer: variance, number of steps and schedule; draws :func:`plots.plot_ddim_geometry`.
+    """DDIM geometry explorer: variance, number of steps and schedule; draws :func:`plots.plot_ddim_geometry`.
 
     Its kernel-free twin is :func:`lineardistill.twins.ddim_geometry_twin`.
 
@@ -44,7 +44,7 @@ def ddim_geometry_explorer(lam: float = 1.0, num_steps: int = 8, schedule: str =
 
     def show(lam, num_steps, schedule):
         sch = getattr(Schedule, schedule)(num_steps)
-        plots.plot_ddim_geometry(sch, [lam])
+        plots.plot_ddim_geometry(plots.ddim_geometry(sch, [lam]))
         plt.show()
         print(f"composite teacher T = {float(composite(sch, lam)):.4f};  "
               f"kept variance prod cos^2 = {float(teacher_variance_ratio(sch, lam)):.4f}")
@@ -59,7 +59,7 @@ def ddim_geometry_explorer(lam: float = 1.0, num_steps: int = 8, schedule: str =
 
 def optimal_tree_explorer(lam: float = 1.3, ctau: float = 1.0, num_steps: int = 8, schedule: str = "cosine",
                           init: str = "warm"):
-    """R16/R17 explorer: variance, budget, N, schedule and initialization; draws the optimal tree
+    """Optimal-tree explorer: variance, budget, N, schedule and initialization; draws the optimal tree
     and the W2 of each named strategy (:func:`plots.plot_strategy_snapshots` at one variance).
 
     Prints the class of the optimal tree and ``lambda_c`` under the figure. Its kernel-free twin is
@@ -75,7 +75,7 @@ def optimal_tree_explorer(lam: float = 1.3, ctau: float = 1.0, num_steps: int = 
 
     def show(lam, ctau, num_steps, schedule, init):
         sch = getattr(Schedule, schedule)(num_steps)
-        plots.plot_strategy_snapshots(sch, num_steps, [lam], ctau, init)
+        plots.plot_strategy_snapshots(plots.strategy_snapshots(sch, num_steps, [lam], ctau, init))
         plt.show()
         phase = classify(sch, lam, ctau, init).names()
         print(f"class of the optimal tree: {phase};  lambda_c = {lambda_c(sch):.4f}")

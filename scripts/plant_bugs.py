@@ -30,7 +30,7 @@ BUGS = {
         "m_hat = adam_m\n                v_hat = adam_v",
         ["tests/test_kills_training.py", "-k", "adam"]),
     "ddim-explorer-N-as-variance": (
-        "widgets.py", "plots.plot_ddim_geometry(sch, [lam])", "plots.plot_ddim_geometry(sch, [num_steps])",
+        "widgets.py", "plots.ddim_geometry(sch, [lam])", "plots.ddim_geometry(sch, [num_steps])",
         ["tests/test_widgets_callbacks.py", "-k", "ddim"]),
     "loss-not-divided-by-batch": (
         "training.py", "curve[rec] = (loss_sum / batch_size).cpu()", "curve[rec] = loss_sum.cpu()",

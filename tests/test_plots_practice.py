@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 import torch
 
@@ -27,7 +28,7 @@ def practice_map():
 
 
 def _warm_value(tree, a, s, lam, ctau):
-    """R6/R7 (warm start) written out here, recursively from the schedule arrays, not merge_value."""
+    """The warm-started merge written out here, recursively from the schedule arrays, not merge_value."""
     if tree.is_leaf:
         t = tree.hi
         return (a[t - 1] * a[t] * lam + s[t - 1] * s[t]) / (a[t] ** 2 * lam + s[t] ** 2)
@@ -37,18 +38,18 @@ def _warm_value(tree, a, s, lam, ctau):
 
 
 def test_practice_map_best_named_matches_pointwise_evaluation(practice_map):
-    sch, lams, ctaus, fig = practice_map
-    assert fig.best_named.shape == (6, 3)
+    sch, lams, ctaus, data = practice_map
+    assert data.best_named.shape == (6, 3)
     a, s = sch.alphas.tolist(), sch.sigmas.tolist()
     for i, lam in enumerate(lams.tolist()):
         for j, ctau in enumerate(ctaus.tolist()):
             T = math.prod(_warm_value(MergeTree.leaf(t), a, s, lam, ctau) for t in range(1, 7))
             dist = [abs(_warm_value(MergeTree.named(name, 6), a, s, lam, ctau) - T) for name in ld.STRATEGIES]
-            assert dist[int(fig.best_named[i, j])] == pytest.approx(min(dist), rel=1e-9, abs=1e-15)
+            assert dist[int(data.best_named[i, j])] == pytest.approx(min(dist), rel=1e-9, abs=1e-15)
 
 
 def test_practice_map_gain_against_brute_force_optimum(practice_map):
-    sch, lams, ctaus, fig = practice_map
+    sch, lams, ctaus, data = practice_map
     floor = 1e-12
     for i, lam in enumerate(lams.tolist()):
         for j, ctau in enumerate(ctaus.tolist()):
@@ -57,15 +58,15 @@ def test_practice_map_gain_against_brute_force_optimum(practice_map):
             best = max((every - T).abs().min().item(), floor * T)
             named = max(min(abs(ld.merge_value(MergeTree.named(name, 6), sch, lam, ctau).item() - T)
                             for name in ld.STRATEGIES), floor * T)
-            assert fig.gain[i, j].item() == pytest.approx(named / best, rel=1e-6)
-            assert fig.gain[i, j].item() >= 1 - 1e-9
+            assert data.gain[i, j].item() == pytest.approx(named / best, rel=1e-6)
+            assert data.gain[i, j].item() >= 1 - 1e-9
 
 
 def test_practice_map_regimes(practice_map):
-    sch, lams, _, fig = practice_map
+    sch, lams, _, data = practice_map
     boot, vanilla = ld.STRATEGIES.index("boot"), ld.STRATEGIES.index("vanilla")
-    assert bool((fig.best_named[lams <= 1] == boot).all())               # R16, BOOT half
-    assert bool((fig.best_named[lams >= ld.lambda_c(sch)] == vanilla).all())  # R16, one-shot half
+    assert bool((data.best_named[lams <= 1] == boot).all())               # R16, BOOT half
+    assert bool((data.best_named[lams >= ld.lambda_c(sch)] == vanilla).all())  # R16, one-shot half
 
 
 def test_practice_map_figure_draws_given_data_without_computing(practice_map, monkeypatch):
@@ -75,19 +76,17 @@ def test_practice_map_figure_draws_given_data_without_computing(practice_map, mo
         raise AssertionError("the figure computed although it was given its data")
 
     monkeypatch.setattr(plots, "practice_map", must_not_run)
-    fig = plots.plot_practice_map(data=data)
+    fig = plots.plot_practice_map(data)
     assert fig.patch.get_facecolor()[3] == 1.0 and not hasattr(fig, "gain")  # no data hung on the figure
     plt.close(fig)
     fig, axes = plt.subplots(1, 2)
-    assert plots.plot_practice_map(data=data, axes=axes) is fig
-    plt.close(fig)
-
-
-def test_chapter_call_still_returns_the_figure_with_its_data(practice_map):
-    """Chapter 10 reads fig.best_named and fig.gain; that call keeps working until the chapter changes."""
-    sch, lams, ctaus, data = practice_map
-    fig = plots.plot_practice_map(sch, lams=lams, ctaus=ctaus)
-    assert torch.equal(fig.best_named, data.best_named) and torch.equal(fig.gain, data.gain)
+    assert plots.plot_practice_map(data, axes=axes) is fig
+    drawn = axes[0].collections[0].get_array().reshape(len(ctaus), len(lams))
+    np.testing.assert_array_equal(drawn, data.best_named.T.numpy())
+    gain = axes[1].collections[0].get_array().reshape(len(ctaus), len(lams))
+    np.testing.assert_allclose(gain, torch.log10(data.gain).T.numpy())
+    lines = sorted(line.get_xdata()[0] for line in axes[0].lines)
+    assert lines == pytest.approx(sorted([1.0, ld.lambda_c(sch), ld.lambda_boot(sch)]))
     plt.close(fig)
 
 
@@ -96,11 +95,11 @@ def test_equal_budget_matches_closed_form():
     totals = torch.tensor([0.2, 2.0, 8.0], dtype=F64)
     data = plots.equal_budget_errors(sch, lams=(0.5, 3.0), totals=totals)
     errors = data.errors
-    fig = plots.plot_equal_budget(sch, lams=(0.5, 3.0), totals=totals)   # the chapter-10 call
-    assert fig.errors.keys() == errors.keys() and all(torch.equal(fig.errors[k], errors[k]) for k in errors)
-    plt.close(fig)
-    fig = plots.plot_equal_budget(data=data)
-    assert not hasattr(fig, "errors")
+    fig, axes = plt.subplots(1, 2)
+    assert plots.plot_equal_budget(data, axes=axes) is fig
+    boot = next(line for line in axes[1].lines if line.get_label().startswith("boot"))
+    np.testing.assert_allclose(boot.get_ydata(), errors["boot"][1].numpy())
+    assert boot.get_label() == "boot (4 runs)"
     plt.close(fig)
     for k, lam in enumerate((0.5, 3.0)):
         T = ld.composite(sch, lam).item()
@@ -124,7 +123,7 @@ def test_equal_budget_matches_closed_form():
 ])
 def test_practice_map_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        plots.plot_practice_map(**kwargs)
+        plots.practice_map(**kwargs)
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -134,4 +133,4 @@ def test_practice_map_bad_input(kwargs, match):
 ])
 def test_equal_budget_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        plots.plot_equal_budget(**kwargs)
+        plots.equal_budget_errors(**kwargs)
