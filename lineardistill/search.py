@@ -29,6 +29,11 @@ that rounding. A one-coordinate search also stops as soon as a tree is within
 ``stop`` of the optimum's lower bound 0 (``stop`` is the float64 evaluation
 error of ``|m - T|``): no tree can then be shown closer in float64.
 
+**Short intervals from sorted lists.** With one coordinate, every tree over an interval of at
+most :data:`SHORT_STEPS` steps is listed once, sorted by value; the search reads the values of
+such a part that its bound lets through as one window of the list, by binary search, instead of
+building them node by node.
+
 **The first incumbent.** The tighter the first cut-off, the more the bound cuts, so the search
 starts from the best of the DP trees and of :func:`descend`, a greedy top-down descent that aims
 each part of a split at the value its partner leaves for it and lists short parts in full.
@@ -45,7 +50,8 @@ from ._checks import as_float, as_int
 from .trees import MergeTree
 
 SHORT_STEPS = 7
-"""Longest interval whose trees :func:`descend` lists in full (903 single students, 2,105 sequences at 7 steps)."""
+"""Longest interval whose trees the one-coordinate search and :func:`descend` list in full (903 single students
+at 7 steps, 1,806 sequences)."""
 
 
 class _Stop(Exception):
@@ -69,11 +75,14 @@ class SearchOutcome:
     seconds: float
 
 
-def _tree(desc) -> MergeTree:
-    """A MergeTree from the search's nested tuples: int leaf, ("V", first, seq), ("S", v), ("P", v, seq)."""
+def _tree(desc, short=None) -> MergeTree:
+    """A MergeTree from the search's nested tuples: int leaf, ("V", first, seq), ("S", v), ("P", v, seq),
+    or ("L", kind, s, t, index) for entry ``index`` of the listed trees ``short``."""
     def single(d):
         if isinstance(d, int):
             return MergeTree.leaf(d)
+        if d[0] == "L":
+            return short.trees(*d[1:])[0]
         return MergeTree.node([single(d[1])] + sequence(d[2]))
 
     def sequence(d):
@@ -81,6 +90,8 @@ def _tree(desc) -> MergeTree:
         while True:
             if isinstance(d, int):
                 return out + [MergeTree.leaf(d)]
+            if d[0] == "L":
+                return out + short.trees(*d[1:])
             if d[0] == "S":
                 return out + [single(d[1])]
             out.append(single(d[1]))
@@ -90,9 +101,10 @@ def _tree(desc) -> MergeTree:
 
 
 class _Search:
-    def __init__(self, r, w, start, tables, T, c, best, deadline, stop):
+    def __init__(self, r, w, start, tables, T, c, best, deadline, stop, short=None):
         # all arrays are (..., d) with the coordinate axis last, so that one row is one contiguous vector
         self.r, self.w, self.omw, self.start = r, w, 1.0 - w, start
+        self.short = short          # one coordinate: short intervals are read from sorted lists, not searched
         (self.Vlo, self.Glo), (self.Vhi, self.Ghi) = tables
         self.T, self.c = T, c
         self.best, self.best_desc = best, None
@@ -113,13 +125,38 @@ class _Search:
 
     def tick(self):
         self.nodes += 1
-        if self.deadline is not None and not self.nodes & 255 and time.perf_counter() > self.deadline:
+        if self.deadline is not None and not self.nodes & 63 and time.perf_counter() > self.deadline:
             raise _Stop("time limit")
+
+    def listed(self, kind, s, t, aL, bL, aH, bH):
+        """Yield the listed values over ``(s, t]`` (one coordinate) whose root interval can beat the incumbent.
+
+        The root lies in ``[aL + bL x, aH + bH x]``; it can come within ``delta`` of ``T`` only for ``x`` in
+        one window of the sorted list, read by binary search, from its middle outwards."""
+        values, _ = self.short.get(kind, s, t)
+        T, aL, bL, aH, bH = self.T[0], aL[0], bL[0], aH[0], bH[0]
+        delta = np.sqrt(self.best / self.c[0])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            top = (T + delta - aL) / bL if bL > 0 else (np.inf if aL < T + delta else -np.inf)
+            bottom = (T - delta - aH) / bH if bH > 0 else (-np.inf if aH > T - delta else np.inf)
+        i, j = np.searchsorted(values, bottom, "left"), np.searchsorted(values, top, "right")
+        if i >= j:
+            return
+        centre = 0.5 * (bottom + top) if np.isfinite(bottom + top) else values[(i + j) // 2]
+        for k in i + np.argsort(np.abs(values[i:j] - centre), kind="stable"):
+            self.tick()
+            x = values[k]
+            if self.bound(np.array([aL + bL * x]), np.array([aH + bH * x])) >= self.best:
+                continue
+            yield np.array([x]), ("L", kind, s, t, int(k))
 
     def single(self, s, t, aL, bL, aH, bH, root=False):
         """Yield ``(value, desc)`` for single operators over ``(s, t]`` whose bound beats the incumbent."""
         if t == s + 1:
             yield self.r[s], t
+            return
+        if self.short is not None and not root and t - s <= SHORT_STEPS:
+            yield from self.listed("single", s, t, aL, bL, aH, bH)
             return
         self.tick()
         Alo, Ahi = self.Vlo[t, s + 1:t], self.Vhi[t, s + 1:t]     # V(u, t), u = s+1..t-1
@@ -159,6 +196,9 @@ class _Search:
         """Yield ``(value, desc)`` for sequences of single operators over ``(s, t]``."""
         if t == s + 1:
             yield self.r[s], t
+            return
+        if self.short is not None and t - s <= SHORT_STEPS:
+            yield from self.listed("seq", s, t, aL, bL, aH, bH)
             return
         self.tick()
         # option 0: one single operator; option v: V(v, t) followed by a sequence over (s, v]
@@ -236,7 +276,8 @@ def branch_and_bound(problem, tables, incumbent, time_limit=None, stop=0.0, lowe
     f0 = float(((m0 - T) ** 2) @ c)
     begin = time.perf_counter()
     deadline = None if time_limit is None else begin + float(time_limit)
-    search = _Search(r, w, start, tab, T, c, f0, deadline, stop)
+    short = _ShortTrees(r[:, 0], w[:, 0], None if start is None else start[:, :, 0]) if len(T) == 1 else None
+    search = _Search(r, w, start, tab, T, c, f0, deadline, stop, short)
     status = "proved"
     if f0 > stop:
         try:
@@ -245,7 +286,7 @@ def branch_and_bound(problem, tables, incumbent, time_limit=None, stop=0.0, lowe
             status = str(why)
     else:
         status = "resolution"
-    tree = incumbent if search.best_desc is None else _tree(search.best_desc)
+    tree = incumbent if search.best_desc is None else _tree(search.best_desc, short)
     best = search.best
     if status == "proved":
         lb = best

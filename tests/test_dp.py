@@ -412,6 +412,23 @@ def test_search_matches_enumeration_on_a_window_grid(name, n):
                                    dtype=torch.float64), rtol=1e-13, atol=0)
 
 
+@pytest.mark.parametrize("listed", [0, 2, 5])
+def test_search_proves_the_same_optimum_whatever_is_read_from_the_sorted_lists(monkeypatch, listed):
+    # intervals of up to SHORT_STEPS steps are read from sorted lists by binary search instead of being
+    # searched; 0 switches that off. Every setting must prove the optimum that enumeration finds.
+    import lineardistill.search as search
+
+    monkeypatch.setattr(search, "SHORT_STEPS", listed)
+    for name in sorted(SCHEDULES):
+        sch = SCHEDULES[name](9)
+        for lam, ctau in window_points(sch, 2):
+            found = optimal_tree(sch, lam, ctau, method="search", time_limit=60)
+            listed_all = optimal_tree(sch, lam, ctau, method="enumerate")
+            assert found.exact and "branch and bound" in found.method
+            assert abs(found.w2 - listed_all.w2) <= found.gap_bound + found.resolution
+            assert float(merge_value(found.tree, sch, lam, ctau)) == pytest.approx(found.value, rel=1e-13)
+
+
 def test_search_with_a_time_limit_reports_a_valid_bound():
     sch = ld.Schedule.cosine(9)
     lam, ctau = 1.18, 2.37
