@@ -128,17 +128,76 @@ class _Search:
         if self.deadline is not None and not self.nodes & 63 and time.perf_counter() > self.deadline:
             raise _Stop("time limit")
 
+    def window(self, aL, bL, aH, bH):
+        """The values ``x`` of a part for which the root interval ``[aL + bL x, aH + bH x]`` (one coordinate)
+        comes within the incumbent's distance of ``T``: an interval ``(bottom, top)``."""
+        T, aL, bL, aH, bH = self.T[0], aL[0], bL[0], aH[0], bH[0]
+        delta = np.sqrt(self.best / self.c[0])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            top = (T + delta - aL) / bL if bL > 0 else (np.inf if aL < T + delta else -np.inf)
+            bottom = (T - delta - aH) / bH if bH > 0 else (-np.inf if aH > T - delta else np.inf)
+        return bottom, top
+
+    def pairs(self, kind, s, u, t, aL, bL, aH, bH):
+        """Yield the values over ``(s, t]`` made of a listed single over ``(u, t]`` and a listed sequence over
+        ``(s, u]`` (a single student if ``kind`` is ``"single"``, their product if ``"seq"``).
+
+        The value is increasing in the second part, so for every first part the second parts that can
+        beat the incumbent form one window of the sorted list: one binary search for all first parts at
+        once. Returns False (yielding nothing) when the pairs are too many to list, or the rule cannot be
+        solved for the second part (a weight of 1); the caller then searches them one by one."""
+        A, _ = self.short.get("single", u, t)
+        B, _ = self.short.get("seq", s, u)
+        bottom, top = self.window(aL, bL, aH, bH)
+        w, om = self.w[t, 0], self.omw[t, 0]
+        if kind == "single" and not om > 0:
+            return False
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if kind == "seq":
+                lo, hi = bottom / A, top / A
+            elif self.start is None:
+                lo, hi = (bottom / A - w) / om, (top / A - w) / om
+            else:
+                ws = w * self.start[s, t, 0]
+                lo, hi = (bottom - ws) / (om * A), (top - ws) / (om * A)
+        # a relative margin against the rounding of the inverse; the exact bound is checked below
+        lo = np.where(np.isnan(lo), -np.inf, lo - 1e-12 * np.abs(lo))
+        hi = np.where(np.isnan(hi), np.inf, hi + 1e-12 * np.abs(hi))
+        first, last = np.searchsorted(B, lo, "left"), np.searchsorted(B, hi, "right")
+        counts = np.maximum(last - first, 0)
+        total = int(counts.sum())
+        if total > 200_000:
+            return False
+        if total == 0:
+            return True
+        ia = np.repeat(np.arange(len(A)), counts)
+        jb = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(total)
+        if kind == "seq":
+            x = A[ia] * B[jb]
+        elif self.start is None:
+            x = A[ia] * (w + om * B[jb])
+        else:
+            x = ws + om * (A[ia] * B[jb])
+        aL, bL, aH, bH, T = aL[0], bL[0], aH[0], bH[0], self.T[0]
+        dist = np.maximum(aL + bL * x - T, 0.0) + np.maximum(T - aH - bH * x, 0.0)
+        keep = np.flatnonzero(dist * dist * self.c[0] < self.best)
+        centre = T - 0.5 * (aL + aH)
+        tag = "V" if kind == "single" else "P"
+        for k in keep[np.argsort(np.abs(0.5 * (bL + bH) * x[keep] - centre), kind="stable")]:
+            self.tick()
+            if self.bound(np.array([aL + bL * x[k]]), np.array([aH + bH * x[k]])) >= self.best:
+                continue
+            yield np.array([x[k]]), (tag, ("L", "single", u, t, int(ia[k])), ("L", "seq", s, u, int(jb[k])))
+        return True
+
     def listed(self, kind, s, t, aL, bL, aH, bH):
         """Yield the listed values over ``(s, t]`` (one coordinate) whose root interval can beat the incumbent.
 
         The root lies in ``[aL + bL x, aH + bH x]``; it can come within ``delta`` of ``T`` only for ``x`` in
         one window of the sorted list, read by binary search, from its middle outwards."""
         values, _ = self.short.get(kind, s, t)
-        T, aL, bL, aH, bH = self.T[0], aL[0], bL[0], aH[0], bH[0]
-        delta = np.sqrt(self.best / self.c[0])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            top = (T + delta - aL) / bL if bL > 0 else (np.inf if aL < T + delta else -np.inf)
-            bottom = (T - delta - aH) / bH if bH > 0 else (-np.inf if aH > T - delta else np.inf)
+        bottom, top = self.window(aL, bL, aH, bH)
+        aL, bL, aH, bH = aL[0], bL[0], aH[0], bH[0]
         i, j = np.searchsorted(values, bottom, "left"), np.searchsorted(values, top, "right")
         if i >= j:
             return
@@ -177,6 +236,10 @@ class _Search:
                     self.root_bounds = (self.root_bounds[0], len(order))
                 break
             u = int(us[k])
+            if self.short is not None and max(t - u, u - s) <= SHORT_STEPS:
+                listed = yield from self.pairs("single", s, u, t, aL, bL, aH, bH)
+                if listed:
+                    continue
             blo, bhi = Blo[k], Bhi[k]
             if st is None:   # a (w + om b): coefficients of a with b at its least / largest value
                 ca = (aL, bL * (w + om * blo), aH, bH * (w + om * bhi))
@@ -216,6 +279,10 @@ class _Search:
                     yield x, ("S", dx)
                 continue
             v = s + int(k)
+            if self.short is not None and max(t - v, v - s) <= SHORT_STEPS:
+                listed = yield from self.pairs("seq", s, v, t, aL, bL, aH, bH)
+                if listed:
+                    continue
             blo, bhi = Blo[k], Bhi[k]
             for a, da in self.single(v, t, aL, bL * blo, aH, bH * bhi):
                 cb = (aL, bL * a, aH, bH * a)
