@@ -122,8 +122,10 @@ def _numbers(texts, what):
 def _plot_functions() -> dict:
     from . import plots
 
+    # defined in plots or one of its modules (plots.teacher, ...), not imported into it from elsewhere
     return {name: fn for name, fn in sorted(vars(plots).items())
-            if name.startswith("plot_") and inspect.isfunction(fn) and fn.__module__ == plots.__name__}
+            if name.startswith("plot_") and inspect.isfunction(fn)
+            and (fn.__module__ + ".").startswith(plots.__name__ + ".")}
 
 
 def _needs_arguments(fn) -> list:

@@ -185,7 +185,7 @@ def test_figures_checks_its_folder_before_drawing(tmp_path, capsys, monkeypatch)
     def fake():
         calls.append(1)
 
-    fake.__module__ = plots.__name__
+    fake.__module__ = plots.plot_lambda_c.__module__   # a figure of one of the plots modules (plots.merging)
     monkeypatch.setattr(plots, "plot_lambda_c", fake)
     blocker = tmp_path / "blocker"
     blocker.write_text("x")

@@ -1,4 +1,4 @@
-"""Figure and widget functions behind chapters 1 to 3 (plots.py, widgets.py).
+"""Figure and widget functions behind chapters 1 to 3 (plots.teacher, widgets.py).
 
 Each figure function must return an opaque white matplotlib Figure with
 labelled axes, draw the numbers its data function computed, and reject bad
