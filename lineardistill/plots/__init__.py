@@ -117,17 +117,3 @@ from .teacher import (
     teacher_samples,
     teacher_shrinkage_curves,
 )
-
-# Names that the one-module plots.py held because it imported them: code written against it may use
-# ``plots.Schedule`` or ``plots.teacher_multipliers``, so they stay importable from here.
-import math  # noqa: E402,F401
-from dataclasses import dataclass  # noqa: E402,F401
-
-import matplotlib.pyplot as plt  # noqa: E402,F401
-import numpy as np  # noqa: E402,F401
-import torch  # noqa: E402,F401
-
-from .._checks import DTYPE, as_int, as_tensor, one_of  # noqa: E402,F401
-from ..schedule import VP_SCHEDULE_NAMES, Schedule, as_schedule  # noqa: E402,F401
-from ..teacher import (denoiser_gain, flow_ratios, log_cos_angles, run_ddim, signal_noise_vectors,  # noqa: E402,F401
-                       step_angles, teacher_multipliers, teacher_variance_ratio, vector_norms)
