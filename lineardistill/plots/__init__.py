@@ -28,8 +28,8 @@ chapters' figures; import them from here (``from lineardistill import plots``):
   their start, merge trees, named strategies);
 - :mod:`~lineardistill.plots.merging`: chapters 6 and 7 (DP timing, cost
   front, ``lambda_c``, phase diagrams, optimal trees, strategy snapshots);
-- :mod:`~lineardistill.plots.mixtures`: chapter 8 (Gaussian mixtures);
-- :mod:`~lineardistill.plots.practice`: chapters 9 and 10 (real spectra,
+- :mod:`~lineardistill.plots.mixtures`: chapter 9 (Gaussian mixtures);
+- :mod:`~lineardistill.plots.practice`: chapters 10 and 11 (real spectra,
   practice map, equal budget);
 - :mod:`~lineardistill.plots._common`: what they share (``ax=`` handling,
   checks of schedules, variances and data).

@@ -1,4 +1,4 @@
-"""Figures of chapter 8, *Beyond the linear model: Gaussian mixtures*.
+"""Figures of chapter 9, *Beyond the linear model: Gaussian mixtures*.
 
 Data that are a mixture of Gaussians take the operator-merging picture of
 Gao and Li (2025, arXiv:2505.16024) beyond the linear model; the numbers come
@@ -22,7 +22,7 @@ from ..schedule import Schedule, as_schedule
 from ._common import _axes, _data, _done, _panels
 
 
-# ------------------------------------------------------------ chapter 8 (Gaussian mixtures)
+# ------------------------------------------------------------ chapter 9 (Gaussian mixtures)
 def _mixture_defaults(schedule, mixture, num_steps=8):
     from ..mixture import as_mixture, example_mixture
 

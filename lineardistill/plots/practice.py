@@ -1,12 +1,12 @@
-"""Figures of chapters 9 and 10: real covariance spectra and what the theory means in practice.
+"""Figures of chapters 10 and 11: real covariance spectra and what the theory means in practice.
 
 Per coordinate of a real spectrum, the model of Gao and Li (2025, arXiv:2505.16024)
 picks BOOT below ``lam = 1`` and one-shot merging above ``lambda_c``
 (:mod:`lineardistill.spectra`, :mod:`lineardistill.phase`). Figures by chapter
 (data function in brackets):
 
-- 9, *Real spectra*: :func:`plot_spectra`, :func:`plot_strategy_w2`;
-- 10, *What it means in practice*: :func:`plot_practice_map` (:func:`practice_map`),
+- 10, *Real spectra*: :func:`plot_spectra`, :func:`plot_strategy_w2`;
+- 11, *What it means in practice*: :func:`plot_practice_map` (:func:`practice_map`),
   :func:`plot_equal_budget` (:func:`equal_budget_errors`).
 """
 
@@ -27,7 +27,7 @@ PRACTICE_COLORS = {"vanilla": "tab:green", "boot": "tab:blue", "consistency": "t
 """Colour of each named strategy of :data:`lineardistill.trees.STRATEGIES` in the strategy figures."""
 
 
-# ------------------------------------------------------------ chapter 9 (real spectra)
+# ------------------------------------------------------------ chapter 10 (real spectra)
 def plot_spectra(spectra=None, lambda_c: float | None = None, *, ax=None):
     """Covariance spectra (eigenvalue against rank, log scale) with the lines ``lam = 1`` and ``lambda_c``.
 
@@ -98,7 +98,7 @@ def plot_strategy_w2(table, *, ax=None):
     return _done(fig, own)
 
 
-# ------------------------------------------------------------ chapter 10 (practice)
+# ------------------------------------------------------------ chapter 11 (practice)
 @dataclass(frozen=True)
 class PracticeMap:
     """The data of :func:`plot_practice_map`, computed by :func:`practice_map`.
