@@ -50,18 +50,14 @@ BOOT, MIXED, ONE_SHOT, TIE, UNRESOLVED = range(5)
 def _threshold(schedule, reduce) -> float:
     """``reduce`` over t = 1..N-1 of the variance at which ``r_t = 1`` (R15, derived in symbolic.py).
 
-    0.0 when N = 1 (no inner step); inf when some step keeps alpha fixed (VE: r_t < 1 always).
+    0.0 when N = 1 (no inner step). A step that keeps alpha fixed has threshold inf (its r_t < 1 at
+    every variance): the maximum is then inf, while the minimum is that of the other steps (inf
+    only when no inner step lowers alpha, as under VE).
     """
     s = as_schedule(schedule)
-    n = s.num_steps
-    if n == 1:
+    if s.num_steps == 1:
         return 0.0
-    a0, a1 = s.alphas[:n - 1], s.alphas[1:n]
-    s0, s1 = s.sigmas[:n - 1], s.sigmas[1:n]
-    gap = a0 - a1
-    if bool((gap <= 0).any()):
-        return math.inf
-    return float(reduce(s1 * (s1 - s0) / (a1 * gap)))
+    return float(reduce(step_thresholds(s)))
 
 def lambda_c(schedule) -> float:
     """R15: ``max_{1<=t<=N-1} sigma_t (sigma_t - sigma_{t-1}) / (alpha_t (alpha_{t-1} - alpha_t))``.
@@ -98,7 +94,8 @@ def lambda_boot(schedule) -> float:
     which is all the BOOT half of R16 uses; under VP it is ``>= 1``. It is also where
     BOOT stops being optimal: for ``N >= 3``, ``0 < ctau < inf`` and a non-empty band,
     BOOT is not optimal just above it, at every budget (chapter 7, theorem "Sharp ends"). ``0.0``
-    when ``N = 1``; ``inf`` for a VE schedule.
+    when ``N = 1``; ``inf`` when no inner step lowers ``alpha`` (a VE schedule); steps that keep
+    ``alpha`` fixed (threshold ``inf``) do not count.
     """
     return _threshold(schedule, torch.min)
 

@@ -179,3 +179,17 @@ def test_bands_are_lambda_boot_to_lambda_c(name):
     assert bool((pd.code[:8] == BOOT).all())
     assert bool((pd.code[8:20] == MIXED).all())
     assert bool((pd.code[20:] == ONE_SHOT).all())
+
+
+def test_lambda_boot_ignores_steps_that_keep_alpha_fixed():
+    # alpha stays at 0.9 over step 2 (its r_2 < 1 at every variance) but drops over steps 1 and 3:
+    # lambda_b is where the first inner step reaches 1, so that every inner r_t <= 1 below it holds
+    sch = ld.Schedule(torch.tensor([1.0, 0.9, 0.9, 0.5, 0.4], dtype=torch.float64),
+                      torch.tensor([0.0, 0.3, 0.5, 0.8, 1.0], dtype=torch.float64), variance_preserving=False)
+    lb = ld.lambda_boot(sch)
+    assert math.isfinite(lb) and ld.lambda_c(sch) == math.inf
+    inner = lambda lam: ld.teacher_multipliers(sch, lam)[:-1]
+    assert bool((inner(lb * (1 - 1e-9)) <= 1).all())
+    assert bool((inner(lb * (1 + 1e-9)) > 1).any())
+    # r_1 = 1 at sigma_1 (sigma_1 - sigma_0) / (alpha_1 (alpha_0 - alpha_1)) = 0.3 * 0.3 / (0.9 * 0.1) = 1
+    assert lb == pytest.approx(1.0, rel=1e-12)
