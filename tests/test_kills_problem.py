@@ -169,7 +169,8 @@ def test_size_check_counts_the_tables_the_problem_holds(monkeypatch):
     monkeypatch.setattr(checks, "MAX_ELEMENTS", held)
     MergeProblem(SCH, LAM, CTAU)
     monkeypatch.setattr(checks, "MAX_ELEMENTS", tables - 1)
-    with pytest.raises(ValueError, match="merge problem"):
+    with pytest.raises(ValueError, match=r"^a merge problem with 9 variance/budget entries and N = 5 would hold "
+                                         r".*; split lam or ctau into smaller batches, or raise"):
         MergeProblem(SCH, LAM, CTAU)
 
 
@@ -179,3 +180,13 @@ def test_bad_arguments_name_themselves():
         with pytest.raises(ValueError, match=word):
             MergeProblem(SCH, **kwargs)
     MergeProblem(SCH, 1.0, 0.0)                                          # ctau = 0 is allowed
+
+
+def test_bad_arguments_are_named_first():
+    """The message begins with the parameter's name (design: errors name the parameter)."""
+    for kwargs, word in (({"lam": 0.0, "ctau": 1.0}, "lam"), ({"lam": 1.0, "ctau": -0.1}, "ctau"),
+                         ({"lam": 1.0, "ctau": 1.0, "init": "cold"}, "init")):
+        with pytest.raises(ValueError, match=rf"^{word}\b"):
+            MergeProblem(SCH, **kwargs)
+    with pytest.raises(ValueError, match=r"^init must be one of 'warm', 'zero', 'identity', 'teacher', 'coarse'"):
+        MergeProblem(SCH, 1.0, 1.0).with_init("hot")
