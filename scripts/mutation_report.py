@@ -43,7 +43,8 @@ MODULES = {
               "tests/test_kills_core.py"],
     "training": ["tests/test_training.py", "tests/test_kills_training.py", "tests/test_kills_training_edges.py",
                  "tests/test_problem_doors.py"],
-    "phase": ["tests/test_phase.py", "tests/test_exact_lines.py", "tests/test_kills_core.py"],
+    "phase": ["tests/test_phase.py", "tests/test_exact_lines.py", "tests/test_kills_phase.py",
+              "tests/test_kills_core.py"],
     "dp": ["tests/test_dp.py", "tests/test_kills_core.py"],
 }
 
