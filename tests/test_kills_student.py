@@ -33,12 +33,14 @@ def test_coarse_table_is_the_ddim_jump_for_every_pair():
             torch.testing.assert_close(table[..., s, t], jump(SCH, lam, s, t), rtol=1e-13, atol=1e-15)
 
 
-def test_coarse_table_size_check(monkeypatch):
-    lam = torch.tensor([0.5, 2.0], dtype=F64)
-    monkeypatch.setattr(checks, "MAX_ELEMENTS", 2 * 7 * 7)          # exactly the table: accepted
+@pytest.mark.parametrize("lam", [2.0, [0.5, 2.0]])
+def test_coarse_table_size_check(lam, monkeypatch):
+    k = torch.as_tensor(lam).numel()
+    monkeypatch.setattr(checks, "MAX_ELEMENTS", k * 7 * 7)          # exactly the table: accepted
     coarse_multipliers(SCH, lam)
-    monkeypatch.setattr(checks, "MAX_ELEMENTS", 2 * 7 * 7 - 1)
-    with pytest.raises(ValueError, match="coarse table"):
+    monkeypatch.setattr(checks, "MAX_ELEMENTS", k * 7 * 7 - 1)
+    with pytest.raises(ValueError, match=rf"^the coarse table for N = 6 would hold {k * 49} float64 numbers "
+                                         r".*; use fewer variances or steps, or raise"):
         coarse_multipliers(SCH, lam)
     with pytest.raises(ValueError, match="lam"):
         coarse_multipliers(SCH, [1.0, -1.0])
@@ -65,10 +67,24 @@ def test_merge_values_is_a_convex_combination_with_weights_in_the_closed_interva
 
 @pytest.mark.parametrize("init", ["zero", "identity"])
 def test_constant_starts_take_the_shape_and_type_of_the_first_child(init):
+    """The variances are not used by a constant start, so they do not widen it."""
     first = torch.tensor([[0.9, 1.1, 0.7]], dtype=F64)
-    got = initial_value(init, first, SCH, 1.0, 0, 6)
-    assert got.shape == first.shape and got.dtype == F64
-    assert bool((got == (0.0 if init == "zero" else 1.0)).all())
+    for lam in (1.0, torch.tensor([[[0.5]], [[3.0]]], dtype=F64)):
+        got = initial_value(init, first, SCH, lam, 0, 6)
+        assert got.shape == first.shape and got.dtype == F64
+        assert bool((got == (0.0 if init == "zero" else 1.0)).all())
+
+
+def test_bad_arguments_are_named_first():
+    cases = [(lambda: merge_values("a", 1.0, 0.5), TypeError, "start"),
+             (lambda: merge_values(1.0, "a", 0.5), TypeError, "product"),
+             (lambda: merge_values(1.0, 1.0, "a"), TypeError, "weight"),
+             (lambda: initial_value("warm", "x", SCH, 1.0, 0, 1), TypeError, "first_child"),
+             (lambda: initial_value("hot", 1.0, SCH, 1.0, 0, 1), ValueError, "init"),
+             (lambda: coarse_multipliers(SCH, -1.0), ValueError, "lam")]
+    for fn, err, word in cases:
+        with pytest.raises(err, match=rf"^{word}\b"):
+            fn()
 
 
 @pytest.mark.parametrize("init", ["teacher", "coarse"])
