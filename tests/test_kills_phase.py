@@ -106,3 +106,94 @@ def test_grid_arguments_are_named():
         phase_diagram(sch, [1.0], [-1.0])
     with pytest.raises(ValueError, match=r"^ctau must be a single budget, got shape \(2,\)"):
         exact_variances(sch, [0.1, 1.0])
+
+
+def brute_phases(sch, lam, ctau, init):
+    """Window, best distance and phase code at every point, by evaluating all trees (N <= 7)."""
+    trees = all_trees(sch.num_steps)
+    lam_b, ctau_b = torch.broadcast_tensors(lam, ctau)
+    values = torch.stack([merge_value(t, sch, lam_b, ctau_b, init) for t in trees])
+    T = ld.composite(sch, lam_b)
+    tol = 1e-12 * T
+    dist = (values - T).abs()
+    best = dist.min(0).values
+    window = (values.min(0).values < T - tol) & (values.max(0).values > T + tol)
+    boot_ok = dist[trees.index(MergeTree.boot(sch.num_steps))] <= best + tol
+    one_ok = dist[trees.index(MergeTree.vanilla(sch.num_steps))] <= best + tol
+    code = torch.where(boot_ok & one_ok, 3, torch.where(boot_ok, 0, torch.where(one_ok, 2, 1)))
+    return window, best, code
+
+
+@pytest.mark.parametrize("init", ["warm", "identity", "teacher"])
+def test_points_whose_trees_straddle_the_teacher_are_enumerated(init):
+    """Inside the band, tree values fall on both sides of T at some points (the window): there the optimum
+    is enumerated (N = 6), so every point is exact and its best distance is the brute-force one."""
+    sch = ld.Schedule.cosine(6)
+    lam = torch.tensor([1.3, 1.316, 1.35, 1.4, 1.45, 1.6, 2.0], dtype=F64)[:, None]
+    ctau = torch.tensor([0.3, 1.0, 3.0], dtype=F64)[None, :]
+    ph = classify(sch, lam, ctau, init)
+    window, best, code = brute_phases(sch, lam, ctau, init)
+    assert int(window.sum()) >= 2                       # the check below is about those points
+    assert torch.equal(ph.window, window)
+    assert bool(ph.exact.all())
+    torch.testing.assert_close(ph.best, best, rtol=1e-12, atol=1e-16)
+    assert torch.equal(ph.code, code)
+    pd = phase_diagram(sch, lam.reshape(-1), ctau.reshape(-1), init=init)
+    assert pd.init == init and torch.equal(pd.code, code)
+
+
+def test_exact_variances_reports_every_field():
+    one = exact_variances(ld.Schedule.cosine(1), 0.5)
+    assert (one.one_shot, one.boot, one.boot_unique, one.lambda_b, one.lambda_c, one.ctau) == \
+        (None, (), True, 0.0, 0.0, 0.5)
+    ve = exact_variances(ld.Schedule.variance_exploding(5), 2.0)
+    assert (ve.one_shot, ve.boot, ve.boot_unique, ve.ctau) == (None, (), True, 2.0)
+    assert math.isinf(ve.lambda_b) and math.isinf(ve.lambda_c)
+    lin = exact_variances(ld.Schedule.linear(6), 0.7)
+    assert lin.ctau == 0.7 and lin.boot_unique is False and lin.lambda_c == lambda_c(ld.Schedule.linear(6))
+    # a negative budget is refused whatever the schedule, also where no root is searched
+    for sch in (ld.Schedule.cosine(1), ld.Schedule.variance_exploding(5), ld.Schedule.cosine(4)):
+        with pytest.raises(ValueError, match=r"^ctau\b"):
+            exact_variances(sch, -1.0)
+
+
+def test_boot_line_in_the_exact_merge_limit():
+    """ctau = 1000 makes w_N = exp(-1000) = 0 on a cosine schedule: BOOT is then exact inner merging, its value
+    r_N prod_{j<N} r_j (w -> 0 of the convex weights) minus T vanishes to first order in w where sum_j (1/r_j - 1)
+    = 0. That root is found here by bisection on the teacher multipliers."""
+    sch = ld.Schedule.cosine(8)
+
+    def f(lam):
+        r = ld.teacher_multipliers(sch, lam)[:-1]
+        return float((1 / r - 1).sum())
+
+    lo, hi = 1.0, ld.lambda_c(sch)
+    assert f(lo) > 0 > f(hi)
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if f(mid) > 0 else (lo, mid)
+    ex = exact_variances(sch, 1000.0)
+    assert len(ex.boot) == 1 and ex.boot[0] == pytest.approx(lo, rel=1e-10)
+
+
+def test_every_sign_change_of_the_gap_on_the_scan_is_a_root(monkeypatch):
+    """When alpha_N > 0 the BOOT roots are found from sign changes on a scan of [lambda_b / 2, 2 lambda_c].
+    No schedule we know has more than one root (a scan of 288 schedules and budgets found none), so the
+    scan is checked on a gap with three known roots: two crossings downwards and one upwards."""
+    import lineardistill.phase as phase
+
+    sch = ld.Schedule.linear(6)
+    lb, lc = ld.lambda_boot(sch), ld.lambda_c(sch)
+    roots = [lb * 1.01, math.sqrt(lb * lc), lc * 0.97]
+    x = [math.log(r) for r in roots]
+
+    def gap(s, lam, ctau):
+        y = torch.log(torch.as_tensor(lam, dtype=F64))
+        return -(y - x[0]) * (y - x[1]) * (y - x[2]) * 40.0
+
+    monkeypatch.setattr(phase, "_boot_gap", gap)
+    ex = exact_variances(sch, 0.5)
+    assert not ex.boot_unique and len(ex.boot) == 3
+    for got, want in zip(ex.boot, roots):
+        assert got == pytest.approx(want, rel=1e-12)
+    assert list(ex.boot) == sorted(ex.boot)
