@@ -187,9 +187,9 @@ def test_every_sign_change_of_the_gap_on_the_scan_is_a_root(monkeypatch):
     roots = [lb * 1.01, math.sqrt(lb * lc), lc * 0.97]
     x = [math.log(r) for r in roots]
 
-    def gap(s, lam, ctau):
+    def gap(s, lam, ctau):                               # uses its schedule and budget, as the real gap does
         y = torch.log(torch.as_tensor(lam, dtype=F64))
-        return -(y - x[0]) * (y - x[1]) * (y - x[2]) * 40.0
+        return -(y - x[0]) * (y - x[1]) * (y - x[2]) * (40.0 / s.num_steps) * (1.0 + float(ctau))
 
     monkeypatch.setattr(phase, "_boot_gap", gap)
     ex = exact_variances(sch, 0.5)
@@ -197,3 +197,61 @@ def test_every_sign_change_of_the_gap_on_the_scan_is_a_root(monkeypatch):
     for got, want in zip(ex.boot, roots):
         assert got == pytest.approx(want, rel=1e-12)
     assert list(ex.boot) == sorted(ex.boot)
+
+
+def test_one_step_and_two_step_schedules_are_ties():
+    """N <= 2: BOOT and one-shot are the same tree, so both attain the optimum, also where T = 0 (cosine, N = 1)."""
+    lam = torch.tensor([0.5, 3.0], dtype=F64)
+    for n in (1, 2):
+        ph = classify(ld.Schedule.cosine(n), lam, torch.tensor([[0.0], [1.0]], dtype=F64))
+        assert ph.names() == [["tie", "tie"], ["tie", "tie"]]
+    assert bool((classify(ld.Schedule.cosine(1), lam, 1.0).teacher == 0).all())
+
+
+@pytest.mark.parametrize("lam", [1e-12, 1e-6, 1e6, 1e9])
+def test_extreme_variances_against_brute_force(lam):
+    """T spans 1e-12 to 1e9 here, so a tie band that is not relative to T would show."""
+    sch = ld.Schedule.cosine(4)
+    lam_t = torch.tensor([lam], dtype=F64)
+    ctau = torch.tensor([0.3, 3.0], dtype=F64)
+    ph = classify(sch, lam_t[:, None], ctau[None, :])
+    window, best, code = brute_phases(sch, lam_t[:, None], ctau[None, :], "warm")
+    assert torch.equal(ph.code, code) and torch.equal(ph.window, window)
+    torch.testing.assert_close(ph.best, best, rtol=1e-12, atol=0)
+
+
+def test_enumeration_is_used_up_to_its_limit_inclusive(monkeypatch):
+    """Window points are enumerated (exact) when N <= ENUMERATION_MAX_STEPS; above it they are not."""
+    import lineardistill.phase as phase
+
+    lam = torch.tensor([1.316, 1.35, 1.4], dtype=F64)[:, None]
+    ctau = torch.tensor([0.3, 1.0, 3.0], dtype=F64)[None, :]
+    sch = ld.Schedule.cosine(6)
+    monkeypatch.setattr(phase, "ENUMERATION_MAX_STEPS", 6)
+    at = classify(sch, lam, ctau)
+    assert bool(at.window.any()) and bool(at.exact.all())
+    monkeypatch.setattr(phase, "ENUMERATION_MAX_STEPS", 5)
+    above = classify(sch, lam, ctau)
+    assert torch.equal(above.window, at.window)
+    assert not bool(above.exact[above.window].any())
+
+
+@pytest.mark.parametrize("init", ["warm", "identity"])
+def test_a_point_is_classified_the_same_alone_or_in_a_batch(init):
+    """N = 16 (beyond enumeration): window points get their best tree from a per-point search."""
+    sch = ld.Schedule.cosine(16)
+    lam = torch.tensor([1.125, 1.15, 1.175, 1.2, 1.25], dtype=F64)[:, None]
+    ctau = torch.tensor([0.3, 1.0, 3.0], dtype=F64)[None, :]
+    batch = classify(sch, lam, ctau, init)
+    assert int(batch.window.sum()) >= 2
+    for i in range(5):
+        for j in range(3):
+            one = classify(sch, lam[i, 0], ctau[0, j], init)
+            assert int(one.code) == int(batch.code[i, j])
+            assert float(one.best) == pytest.approx(float(batch.best[i, j]), rel=1e-12, abs=1e-300)
+            assert bool(one.window) == bool(batch.window[i, j]) and bool(one.exact) == bool(batch.exact[i, j])
+
+
+def test_classify_names_a_bad_init():
+    with pytest.raises(ValueError, match=r"^init must be one of"):
+        classify(ld.Schedule.cosine(4), 1.0, 1.0, init="cold")
