@@ -247,3 +247,41 @@ def test_w2_axes():
         ld.w2(1.0, sch, 0.5, dim=1)
     p = ld.MergeProblem(sch, lam, 2.0)
     torch.testing.assert_close(ld.w2(m, p, dim=None), per, rtol=1e-13, atol=0)
+
+
+def test_arguments_are_named_first():
+    cases = [(lambda: ld.distance("a", 1.0), TypeError, "m"), (lambda: ld.distance(1.0, "a"), TypeError, "T"),
+             (lambda: ld.shrinkage("a", 1.0), TypeError, "m"), (lambda: ld.shrinkage(1.0, "a"), TypeError, "T"),
+             (lambda: MergeTree.named("x", 3), ValueError, "name"),
+             (lambda: MergeTree.named("tract", -4), ValueError, "num_steps"),
+             (lambda: MergeTree.named("tract", 0), ValueError, "num_steps"),
+             (lambda: MergeTree.tract(4, 5), ValueError, "segments"),
+             (lambda: MergeTree.tract(4, 0), ValueError, "segments")]
+    for fn, err, word in cases:
+        with pytest.raises(err, match=rf"^{word}\b"):
+            fn()
+
+
+def test_a_problem_fixes_the_variances_of_the_teacher_value():
+    p = ld.MergeProblem(ld.Schedule.cosine(3), [0.5, 2.0], 1.0)
+    with pytest.raises(ValueError, match="not both"):
+        ld.teacher_value(p, 1.0)
+
+
+def test_deleting_an_attribute_is_refused():
+    tree = MergeTree.parse("((3,2),1)")
+    with pytest.raises(AttributeError, match="^MergeTree is immutable$"):
+        del tree.hi
+    with pytest.raises(AttributeError, match="^MergeTree is immutable$"):
+        tree.depth = 0
+    assert tree.hi == 3 and tree.depth == 2
+
+
+def test_a_block_that_does_not_reach_time_zero_survives_pickling():
+    import pickle
+
+    sub = MergeTree.parse("((6,5),4)", allow_subtree=True)
+    again = pickle.loads(pickle.dumps(sub))
+    assert again == sub and (again.hi, again.lo) == (6, 3)
+    inner = MergeTree.parse("(((4,3),2),1)").children[0]
+    assert pickle.loads(pickle.dumps(inner)) == inner
