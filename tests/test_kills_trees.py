@@ -285,3 +285,55 @@ def test_a_block_that_does_not_reach_time_zero_survives_pickling():
     assert again == sub and (again.hi, again.lo) == (6, 3)
     inner = MergeTree.parse("(((4,3),2),1)").children[0]
     assert pickle.loads(pickle.dumps(inner)) == inner
+
+
+@pytest.mark.parametrize("text, pos, reason", [
+    ("(-1,0)", 1, "leaves must be positive integers"),
+    ("(2.0,1)", 2, "leaves must be integers"),
+    ("(2e3,1)", 2, "leaves must be integers"),
+    ("(2E3,1)", 2, "leaves must be integers"),
+    ("(2.,1)", 2, "leaves must be integers"),
+    ("2.5", 1, "leaves must be integers"),
+    ("(.5,1)", 1, "unexpected character '.'"),          # no digit before the point: not a number at all
+    (".5", 0, "unexpected character '.'"),
+    ("(e,1)", 1, "unexpected character 'e'"),
+    ("(2,1)x", 5, "unexpected character 'x'"),
+    ("(2,1) -", 6, "leaves must be positive integers"),
+    ("1234567890", 0, "leaf '1234567890' is too large"),
+])
+def test_parse_says_where_and_why(text, pos, reason):
+    with pytest.raises(ValueError) as info:
+        MergeTree.parse(text)
+    assert str(info.value).startswith(f"cannot parse text {text!r} at position {pos}: {reason}")
+
+
+def test_parse_checks_the_tree_it_read():
+    # nine digits are read as a leaf (then it is not a whole tree); ten are refused as too large
+    with pytest.raises(ValueError, match=r"^the tree in text '123456789' covers steps 123456789\.\.123456789"):
+        MergeTree.parse("123456789")
+    with pytest.raises(ValueError, match=r"^the tree in text '\(3,2\)' covers steps 3\.\.2 but must reach step 1"):
+        MergeTree.parse("(3,2)")
+    # a block may reach num_steps exactly, not beyond
+    assert MergeTree.parse("(4,3)", num_steps=4, allow_subtree=True).hi == 4
+    with pytest.raises(ValueError, match=r"at position 1: leaf 5 is out of range 1\.\.4"):
+        MergeTree.parse("(5,4)", num_steps=4, allow_subtree=True)
+    for kwargs, err, word in ((dict(num_steps=0), ValueError, "num_steps"), (dict(num_steps=-2), ValueError,
+                              "num_steps"), (dict(allow_subtree="yes"), TypeError, "allow_subtree")):
+        with pytest.raises(err, match=rf"^{word}\b"):
+            MergeTree.parse("1", **kwargs)
+    with pytest.raises(ValueError, match=r"^step\b"):
+        MergeTree.leaf(0)
+
+
+def test_a_tree_equals_itself():
+    tree = MergeTree.parse("((3,2),1)")
+    assert tree == tree and not (tree != tree)
+
+
+def test_w2_with_a_problem_takes_no_other_variances():
+    sch = ld.Schedule.cosine(3)
+    p = ld.MergeProblem(sch, [0.5, 2.0], 1.0)
+    with pytest.raises(ValueError, match="not both"):
+        ld.w2([0.9, 0.9], p, 1.0)
+    with pytest.raises(TypeError, match=r"^m\b"):
+        ld.w2("a", sch, 1.0)
