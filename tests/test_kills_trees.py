@@ -337,3 +337,38 @@ def test_w2_with_a_problem_takes_no_other_variances():
         ld.w2([0.9, 0.9], p, 1.0)
     with pytest.raises(TypeError, match=r"^m\b"):
         ld.w2("a", sch, 1.0)
+
+
+def test_more_names_come_first():
+    cases = [(lambda: MergeTree.boot(0), ValueError, "num_steps"), (lambda: MergeTree.vanilla(-1), ValueError,
+             "num_steps"), (lambda: count_trees(0), ValueError, "num_steps"), (lambda: all_trees(0), ValueError,
+             "num_steps"), (lambda: all_trees(2, lo=-1), ValueError, "lo"),
+             (lambda: merge_value(42, ld.Schedule.cosine(3), 1.0, 1.0), TypeError, "tree must be a MergeTree")]
+    for fn, err, word in cases:
+        with pytest.raises(err, match=rf"^{word}\b"):
+            fn()
+    with pytest.raises(ValueError) as info:
+        MergeTree.parse("(2X,1)")
+    assert "position 2: unexpected character 'X'" in str(info.value)
+
+
+def test_a_text_tree_must_cover_the_schedule():
+    with pytest.raises(ValueError, match=r"must cover 4\.\.1"):
+        merge_value("(3,2,1)", ld.Schedule.cosine(4), 1.0, 1.0)
+
+
+@pytest.mark.parametrize("n", [13, 50, 201])
+def test_count_trees_refusal_states_the_number_of_digits(n, monkeypatch):
+    """The message's digit count (an asymptotic estimate) is within one of the exact count's, computed here."""
+    monkeypatch.setattr(trees_mod, "MAX_COUNT_STEPS", n - 1)
+    with pytest.raises(ValueError) as info:
+        count_trees(n)
+    stated = int(str(info.value).split("the count has about ")[1].split(" ")[0].replace(",", ""))
+    assert abs(stated - len(str(composition_count(n)))) <= 1
+
+
+def test_all_trees_refusal_counts_up_to_forty_steps():
+    with pytest.raises(ValueError, match=rf"there are {composition_count(40):,} trees;"):
+        all_trees(40)
+    with pytest.raises(ValueError, match=r"there are more than 10\^30 trees;"):
+        all_trees(41)
