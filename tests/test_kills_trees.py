@@ -372,3 +372,12 @@ def test_all_trees_refusal_counts_up_to_forty_steps():
         all_trees(40)
     with pytest.raises(ValueError, match=r"there are more than 10\^30 trees;"):
         all_trees(41)
+
+
+def test_check_root_names_a_tree_by_default():
+    with pytest.raises(TypeError, match=r"^tree must be a MergeTree, got 42"):
+        trees_mod.check_root(42)
+    with pytest.raises(ValueError, match=r"^tree covers steps 3\.\.2 but must reach step 1"):
+        trees_mod.check_root(MergeTree.parse("(3,2)", allow_subtree=True))
+    with pytest.raises(ValueError, match=r"^tree covers steps 3\.\.1 but must cover 4\.\.1"):
+        trees_mod.check_root(MergeTree.boot(3), 4)
