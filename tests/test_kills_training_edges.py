@@ -159,3 +159,47 @@ def test_training_tolerance_checks_its_arguments():
             training_tolerance(tree, SCH, 1.0, 0.5, **kwargs)
     zero = training_tolerance(tree, SCH, 1.0, 0.5, steps=10**8, batch_size=10, num_sigmas=0.0)
     assert bool((zero > 0).all()) and float(zero) < 1e-7          # only the step-size bias is left
+
+
+def test_gd_weights_default_to_one_step_and_refuse_zero_steps():
+    m = second_moments(SCH, 2.0)
+    want = torch.tensor([1 - 0.3 * mt for mt in m], dtype=F64)             # one exact-gradient step
+    torch.testing.assert_close(gd_weights(SCH, 2.0, 0.3), want, rtol=1e-14, atol=0)
+    for ctau in (0.0, 1.0):
+        with pytest.raises(ValueError, match=r"^steps must be >= 1"):
+            gd_weights(SCH, 2.0, ctau, steps=0)
+
+
+def test_train_block_defaults_and_result():
+    kw = dict(steps=200, batch_size=256, seed=0, optimizer="gd", resample=True, device="cpu")
+    a = train_block([0.9, 0.95], SCH, 1.0, 0.5, 2, 4, device="cpu")
+    b = train_block([0.9, 0.95], SCH, 1.0, 0.5, 2, 4, **kw)
+    assert torch.equal(a.value, b.value) and torch.equal(a.loss_curves[4, 2], b.loss_curves[4, 2])
+    assert a.device == torch.device("cpu")
+    assert set(a.node_values) == {(4, 2)} and torch.equal(a.node_values[4, 2], a.value)
+    with pytest.raises(TypeError, match=r"^child_values\[1\]"):
+        train_block([0.9, "a"], SCH, 1.0, 0.5, 2, 4, steps=2, batch_size=2)
+
+
+def test_train_block_is_quiet_by_default_and_its_bar_is_removed(capsys):
+    train_block([0.9], SCH, 1.0, 0.3, 3, 4, steps=4, batch_size=2)
+    assert capsys.readouterr().err == ""
+    train_block([0.9], SCH, 1.0, 0.3, 3, 4, steps=4, batch_size=2, progress=True)
+    err = capsys.readouterr().err
+    assert "0/4 " in err and "4/4" not in err                             # leave=False: gone when done
+
+
+@pytest.mark.parametrize("init", ["teacher", "coarse", "zero"])
+def test_a_fixed_start_is_repeated_for_children_given_per_coordinate(init):
+    """Children with their own axis and one variance: the start (which depends on lam only) spreads over it."""
+    kids = [torch.tensor([0.9, 0.95, 1.0], dtype=F64), 0.9]
+    out = train_block(kids, SCH, 1.0, 0.4, 2, 4, init=init, steps=20, batch_size=8)
+    assert out.value.shape == (3,)
+    assert out.loss_curves[4, 2].shape[1:] == (3,)
+
+
+def test_training_tolerance_tree_must_fit_and_small_runs_are_allowed():
+    with pytest.raises(ValueError, match=r"must cover 4\.\.1"):
+        training_tolerance("(3,2,1)", SCH, 1.0, 0.5, steps=10, batch_size=10)
+    tol = training_tolerance("((4,3),(2,1))", SCH, 1.0, 0.1, steps=1, batch_size=1)
+    assert bool(torch.isfinite(tol)) and float(tol) > 0
