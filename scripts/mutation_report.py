@@ -35,11 +35,16 @@ MODULES = {
     "schedule": ["tests/test_schedule.py", "tests/test_teacher.py", "tests/test_kills_core.py",
                  "tests/test_kills_schedule.py"],
     "teacher": ["tests/test_teacher.py", "tests/test_kills_core.py", "tests/test_kills_teacher.py"],
-    "student": ["tests/test_student.py", "tests/test_kills_core.py", "tests/test_kills_training.py"],
-    "problem": ["tests/test_student.py", "tests/test_trees.py", "tests/test_kills_core.py"],
-    "trees": ["tests/test_trees.py", "tests/test_kills_core.py"],
-    "training": ["tests/test_training.py", "tests/test_kills_training.py"],
-    "phase": ["tests/test_phase.py", "tests/test_kills_core.py"],
+    "student": ["tests/test_student.py", "tests/test_kills_core.py", "tests/test_kills_student.py",
+                "tests/test_problem_doors.py"],
+    "problem": ["tests/test_kills_problem.py", "tests/test_student.py", "tests/test_problem_doors.py",
+                "tests/test_trees.py", "tests/test_kills_core.py"],
+    "trees": ["tests/test_trees.py", "tests/test_kills_trees.py", "tests/test_problem_doors.py",
+              "tests/test_kills_core.py"],
+    "training": ["tests/test_training.py", "tests/test_kills_training.py", "tests/test_kills_training_edges.py",
+                 "tests/test_problem_doors.py"],
+    "phase": ["tests/test_phase.py", "tests/test_exact_lines.py", "tests/test_kills_phase.py",
+              "tests/test_kills_core.py"],
     "dp": ["tests/test_dp.py", "tests/test_kills_core.py"],
 }
 
@@ -134,8 +139,9 @@ def diff(module: str, name: str) -> str:
     funcs = _functions(module)
     fname = name.split(".")[-1]
     orig = re.sub(r"__mutmut_\d+$", "__mutmut_orig", fname)
-    a = (funcs.get(orig) or "").split("\n")[1:]
-    b = (funcs.get(fname) or "").split("\n")[1:]
+    # the def lines too (a mutated default shows there), with the two names made equal
+    a = (funcs.get(orig) or "").replace(orig, "f", 1).split("\n")
+    b = (funcs.get(fname) or "").replace(fname, "f", 1).split("\n")
     return "\n".join(line for line in difflib.unified_diff(a, b, lineterm="", n=0)
                      if line[:1] in "+-" and line[:3] not in ("+++", "---"))
 

@@ -50,3 +50,43 @@ def test_log_composites_table_for_any_batch_shape(shape):
         for t in range(n + 1):
             want = torch.log(r[..., s:t]).sum(-1) if s < t else torch.zeros(shape, dtype=F64)
             torch.testing.assert_close(table[..., s, t], want, rtol=1e-13, atol=1e-15)
+
+
+def _refused(fn, limit, monkeypatch):
+    """Whether ``fn()`` is refused for size with MAX_ELEMENTS = limit (any other error is re-raised)."""
+    import lineardistill._checks as checks
+
+    monkeypatch.setattr(checks, "MAX_ELEMENTS", limit)
+    try:
+        fn()
+    except ValueError as err:
+        if "MAX_ELEMENTS" not in str(err):
+            raise
+        return str(err)
+    return None
+
+
+@pytest.mark.parametrize("lam", [2.0, [0.5, 2.0, 3.0]])
+def test_a_table_over_time_is_refused_exactly_when_it_exceeds_the_limit(lam, monkeypatch):
+    """One float64 per variance and time t = 0..N: accepted at that count, refused one below, saying so."""
+    sch = ld.Schedule.cosine(5)
+    k = torch.as_tensor(lam).numel()
+    for fn in (lambda: ld.denoiser_gain(sch, lam), lambda: ld.teacher_multipliers(sch, lam)):
+        assert _refused(fn, k * 6, monkeypatch) is None
+        msg = _refused(fn, k * 6 - 1, monkeypatch)
+        assert msg is not None and msg.startswith(f"a table over 6 times for {k} variances would hold {k * 6} ")
+        assert "; use fewer variances or steps, or raise" in msg
+
+
+def test_the_log_composite_table_is_refused_exactly_when_its_two_square_tables_exceed_the_limit(monkeypatch):
+    """log_composites builds the (N+1) x (N+1) table from a difference of the same size: 2 (N+1)^2 per variance."""
+    sch = ld.Schedule.linear(4)
+    lam = [0.5, 2.0]
+    fn = lambda: ld.log_composites(sch, lam)        # noqa: E731
+    assert _refused(fn, 2 * 2 * 25, monkeypatch) is None
+    assert _refused(fn, 2 * 2 * 25 - 1, monkeypatch) is not None
+
+
+def test_a_bad_variance_is_named_first():
+    with pytest.raises(ValueError, match=r"^lam\b"):
+        ld.teacher_multipliers(ld.Schedule.cosine(3), -1.0)
