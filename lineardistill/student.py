@@ -67,17 +67,6 @@ def training_weights(schedule, lam=None, ctau=None) -> torch.Tensor:
     return MergeProblem.of(schedule, lam, ctau).w
 
 
-def _weights(s, lam: torch.Tensor, ctau: torch.Tensor) -> torch.Tensor:
-    """R6 weights on an already validated schedule and broadcast (lam, ctau).
-
-    Kept only for :mod:`lineardistill.dp`, which still imports it; new code
-    uses :attr:`MergeProblem.w <lineardistill.problem.MergeProblem>`.
-    """
-    from .teacher import _norms
-
-    return torch.exp(-ctau[..., None] * _norms(s, lam) ** 2)
-
-
 def coarse_multipliers(schedule, lam) -> torch.Tensor:
     """The one-jump DDIM operator from time ``t`` straight to time ``s``: ``<v_s, v_t> / ||v_t||^2``.
 
