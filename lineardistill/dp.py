@@ -544,12 +544,6 @@ def _resolution(n, T, norm):
     return 8.0 * (n + 1) * 2.0**-53 * T * norm
 
 
-AUTO_ENUMERATION_STEPS = 8
-"""Up to this ``N`` (4,279 trees) ``optimal_tree(method="auto")`` lists every tree in the window; from
-``N = 9`` it searches first (at N = 9 to 11 the search proved the optimum in about 0.05 s at every window
-point of the bench, where listing takes 0.5 to 10 s) and lists every tree only if the search has not
-proved it in time."""
-
 SEARCH_TIME_LIMIT = 1.8
 """Default ``time_limit`` (seconds) of the branch and bound in :func:`optimal_tree`."""
 
@@ -560,8 +554,7 @@ def optimal_tree(schedule, lam=None, ctau=None, init: str = "warm", method: str 
 
     ``method="auto"``: run the min- and max-DP (R11, one compiled pass). If every tree value lies on
     one side of ``T``, the min or max tree is the optimum. Otherwise (the window) enumerate every tree
-    when ``N <= AUTO_ENUMERATION_STEPS`` (exact), else run the search below, and if it has not proved
-    the optimum in time while ``N <= ENUMERATION_MAX_STEPS``, enumerate (exact). ``method="search"``: in the
+    when ``N <= ENUMERATION_MAX_STEPS`` (exact), else run the search below. ``method="search"``: in the
     window always run the branch and bound of :mod:`lineardistill.search`, bounded by the DP tables, from the best
     of the min, max and target-DP trees and the tree of the greedy descent
     (:func:`~lineardistill.search.descend`); it ends with a proof, or with a tree within the float64
@@ -603,14 +596,10 @@ def optimal_tree(schedule, lam=None, ctau=None, init: str = "warm", method: str 
         return _rebuild(p, 0, V[0].to(p.device), G[0].to(p.device))
 
     window = least < T < largest
-
-    def enumerated():
+    if method == "enumerate" or (method == "auto" and window and n <= ENUMERATION_MAX_STEPS):
         ev = enumerate_values(p)
         j = int((ev.values[0] - T).abs().argmin())
         return result(ev.tree(j), f"enumeration of all {ev.num_trees} trees (exact)", True, 0.0)
-
-    if method == "enumerate" or (method == "auto" and window and n <= AUTO_ENUMERATION_STEPS):
-        return enumerated()
     if method != "approximate":
         if least >= T:
             return result(dp_tree(vlo, glo), "min-DP (exact: every tree value is >= T)", True, 0.0)
@@ -632,8 +621,6 @@ def optimal_tree(schedule, lam=None, ctau=None, init: str = "warm", method: str 
     if out.status == "proved":
         return result(out.tree, f"branch and bound over {out.nodes} partial trees, bounded by the min/max DP "
                                 "(exact up to rounding)", True, res, out.nodes)
-    if method == "auto" and out.status == "time limit" and n <= ENUMERATION_MAX_STEPS:
-        return enumerated()            # not proved in time: every tree is still few enough to list
     if out.status == "resolution":
         return result(out.tree, f"branch and bound over {out.nodes} partial trees: a tree within the float64 "
                                 "resolution of T (exact up to rounding)", True, max(gap, 0.0), out.nodes)
