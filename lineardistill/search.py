@@ -47,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import as_float, as_int
+from .dp import _start_table
 from .trees import MergeTree
 
 SHORT_STEPS = 9
@@ -331,13 +332,8 @@ def branch_and_bound(problem, tables, incumbent, time_limit=None, stop=0.0, lowe
     T = p.T.detach().cpu().numpy()
     r = np.ascontiguousarray(p.r.detach().cpu().numpy().T)          # (N, d)
     w = np.ascontiguousarray(p.w.detach().cpu().numpy().T)          # (N+1, d)
-    start = None
-    if p.init != "warm":
-        import torch
-
-        idx = torch.arange(n + 1, device=p.device)
-        s0 = p.start(idx[:, None], idx[None, :].clamp(min=1))        # (d, N+1, N+1)
-        start = np.ascontiguousarray(s0.detach().cpu().numpy().transpose(1, 2, 0))
+    s0 = _start_table(p)                                            # (d, N+1, N+1), None when warm
+    start = None if s0 is None else np.ascontiguousarray(s0.detach().cpu().numpy().transpose(1, 2, 0))
     (vlo, glo), (vhi, ghi) = tables
     tab = tuple(tuple(np.ascontiguousarray(x.detach().cpu().numpy().transpose(1, 2, 0)) for x in pair)
                 for pair in ((vlo, glo), (vhi, ghi)))
@@ -594,12 +590,8 @@ def descend(problem, tables, target=None, beam=16, short_steps=SHORT_STEPS) -> M
     n = p.num_steps
     r = p.r[0].detach().cpu().numpy()
     w = p.w[0].detach().cpu().numpy()
-    start = None
-    if p.init != "warm":
-        import torch
-
-        idx = torch.arange(n + 1, device=p.device)
-        start = p.start(idx[:, None], idx[None, :].clamp(min=1))[0].detach().cpu().numpy()
+    s0 = _start_table(p)
+    start = None if s0 is None else s0[0].detach().cpu().numpy()
     (vlo, glo), (vhi, ghi) = tables
     ranges = tuple(x[0].detach().cpu().numpy() for x in (vlo, vhi, glo, ghi))
     x = float(p.T[0]) if target is None else as_float(target, "target", positive=True)
