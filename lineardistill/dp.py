@@ -611,12 +611,13 @@ def optimal_tree(schedule, lam=None, ctau=None, init: str = "warm", method: str 
     if method == "approximate":
         return result(start, "best of the min-, max- and target-DP trees (approximate: gap_bound = its own W2, "
                              "since the optimum is >= 0)", False, None)
-    from .search import branch_and_bound, descend
+    from .search import branch_and_bound, descend, short_trees
 
     # the greedy descent usually lands far closer to T than the DP trees (benchmarks/dp_results.md): a tighter cut-off
-    start = min((start, descend(p, tables)), key=lambda t: abs(float(merge_rule_value(t, p)) - T))
+    listing = short_trees(p)                # built once, shared by the descent and the search
+    start = min((start, descend(p, tables, listing=listing)), key=lambda t: abs(float(merge_rule_value(t, p)) - T))
     left = None if time_limit is None else max(1e-3, time_limit - (time.perf_counter() - begin))
-    out = branch_and_bound(p, tables, start, time_limit=left, stop=res**2)
+    out = branch_and_bound(p, tables, start, time_limit=left, stop=res**2, listing=listing)
     gap = math.sqrt(max(out.objective, 0.0)) - math.sqrt(max(out.lower_bound, 0.0))
     if out.status == "proved":
         return result(out.tree, f"branch and bound over {out.nodes} partial trees, bounded by the min/max DP "

@@ -305,7 +305,8 @@ class _Search:
                     raise _Stop("resolution")
 
 
-def branch_and_bound(problem, tables, incumbent, time_limit=None, stop=0.0, lower_bound=0.0) -> SearchOutcome:
+def branch_and_bound(problem, tables, incumbent, time_limit=None, stop=0.0, lower_bound=0.0,
+                     listing=None) -> SearchOutcome:
     """Minimise ``sum_i c_i (m_i - T_i)^2`` over all merge trees of a flat problem (``d`` coordinates).
 
     Parameters
@@ -323,6 +324,8 @@ def branch_and_bound(problem, tables, incumbent, time_limit=None, stop=0.0, lowe
         Stop as soon as a tree with objective ``<= stop`` is found.
     lower_bound : float
         A bound proved elsewhere (kept when the search cannot prove a better one).
+    listing : optional
+        With one coordinate, the lists of :func:`short_trees` for this problem (built here if not given).
     """
     from .trees import merge_value
 
@@ -341,7 +344,7 @@ def branch_and_bound(problem, tables, incumbent, time_limit=None, stop=0.0, lowe
     f0 = float(((m0 - T) ** 2) @ c)
     begin = time.perf_counter()
     deadline = None if time_limit is None else begin + float(time_limit)
-    short = _ShortTrees(r[:, 0], w[:, 0], None if start is None else start[:, :, 0]) if len(T) == 1 else None
+    short = (short_trees(p) if listing is None else listing) if len(T) == 1 else None
     search = _Search(r, w, start, tab, T, c, f0, deadline, stop, short)
     status = "proved"
     if f0 > stop:
@@ -431,13 +434,22 @@ class _ShortTrees:
         return [MergeTree.node(parts)] if how == 1 else parts
 
 
+def short_trees(problem) -> _ShortTrees:
+    """Every single student and sequence over the short intervals of a flat one-coordinate problem,
+    sorted by value and listed on demand; :func:`descend` and :func:`branch_and_bound` can share one."""
+    p = problem
+    s0 = _start_table(p)
+    return _ShortTrees(p.r[0].detach().cpu().numpy(), p.w[0].detach().cpu().numpy(),
+                       None if s0 is None else s0[0].detach().cpu().numpy())
+
+
 class _Descent:
     """Greedy descent towards a target value, one split at a time (see :func:`descend`)."""
 
-    def __init__(self, r, w, start, ranges, short_steps, beam):
-        self.w, self.start = w, start
+    def __init__(self, short, ranges, short_steps, beam):
+        self.w, self.start = short.w, short.start
         self.Vlo, self.Vhi, self.Glo, self.Ghi = ranges
-        self.short = _ShortTrees(r, w, start)
+        self.short = short
         self.short_steps, self.beam = short_steps, beam
 
     def range(self, kind, s, t):
@@ -538,7 +550,7 @@ class _Descent:
         return best
 
 
-def descend(problem, tables, target=None, beam=16, short_steps=SHORT_STEPS) -> MergeTree:
+def descend(problem, tables, target=None, beam=16, short_steps=SHORT_STEPS, listing=None) -> MergeTree:
     """A merge tree whose value is near ``target`` (default: the teacher ``T``), found greedily in milliseconds.
 
     Not an optimum: a good first incumbent for :func:`branch_and_bound`. It works top down. Every
@@ -562,6 +574,8 @@ def descend(problem, tables, target=None, beam=16, short_steps=SHORT_STEPS) -> M
         How many long splits of the root to follow.
     short_steps : int
         Longest interval listed in full (1 to 9).
+    listing : optional
+        The lists of :func:`short_trees` for this problem, to share them with :func:`branch_and_bound`.
 
     Returns
     -------
@@ -588,13 +602,10 @@ def descend(problem, tables, target=None, beam=16, short_steps=SHORT_STEPS) -> M
     beam = as_int(beam, "beam", minimum=1, maximum=64)
     short_steps = as_int(short_steps, "short_steps", minimum=1, maximum=9)   # 10 steps: 103,049 single students
     n = p.num_steps
-    r = p.r[0].detach().cpu().numpy()
-    w = p.w[0].detach().cpu().numpy()
-    s0 = _start_table(p)
-    start = None if s0 is None else s0[0].detach().cpu().numpy()
     (vlo, glo), (vhi, ghi) = tables
     ranges = tuple(x[0].detach().cpu().numpy() for x in (vlo, vhi, glo, ghi))
     x = float(p.T[0]) if target is None else as_float(target, "target", positive=True)
+    listing = short_trees(p) if listing is None else listing
     with np.errstate(all="ignore"):            # divisions by a zero weight give inf/nan: such choices just lose
-        _, parts = _Descent(r, w, start, ranges, short_steps, 1).solve("single", 0, n, x, beam)
+        _, parts = _Descent(listing, ranges, short_steps, 1).solve("single", 0, n, x, beam)
     return parts[0]

@@ -497,12 +497,12 @@ def test_descent_through_long_parts_lands_among_the_best_trees(short_steps):
 @pytest.mark.parametrize("init", ["warm", "coarse"])
 def test_descent_solves_the_merge_rule_for_either_part(init):
     # the descent aims each part at the value that, with its partner, gives x: check both inverses of the rule
-    from lineardistill.search import _Descent
+    from lineardistill.search import _Descent, _ShortTrees
 
     p = ld.MergeProblem(ld.Schedule.cosine(6), 1.3, 0.8, init).flat()
     idx = torch.arange(7)
     start = None if init == "warm" else p.start(idx[:, None], idx[None, :].clamp(min=1))[0].numpy()
-    d = _Descent(p.r[0].numpy(), p.w[0].numpy(), start, (None,) * 4, 3, 1)
+    d = _Descent(_ShortTrees(p.r[0].numpy(), p.w[0].numpy(), start), (None,) * 4, 3, 1)
     gen = torch.Generator().manual_seed(5)
     for kind in ("single", "seq"):
         for s, t in ((0, 6), (2, 5), (1, 3)):
